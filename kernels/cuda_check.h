@@ -1,0 +1,31 @@
+// kernels/cuda_check.h: the one error path for CUDA, cuBLAS and cuDNN statuses.
+//
+// CUDA_CHECK(expr) evaluates a cudaError_t expression and throws docbert::Error naming the failed
+// statement, the CUDA error and file:line. CUDA_CHECK_LAUNCH() goes after every <<<>>> launch; with the
+// environment variable DOCBERT_SYNC_CHECK=1 it also synchronises, so an asynchronous fault is reported at
+// the launch that caused it rather than at some later call.
+#pragma once
+
+#include "engine/error.h"
+
+#include <cuda_runtime.h>
+
+namespace docbert {
+
+[[noreturn]] void cuda_fail(const char* what, const char* stmt, const char* file, int line);
+bool cuda_sync_check_enabled();
+
+}  // namespace docbert
+
+#define CUDA_CHECK(expr)                                                               \
+  do {                                                                                 \
+    cudaError_t docbert_err_ = (expr);                                                 \
+    if (docbert_err_ != cudaSuccess)                                                   \
+      ::docbert::cuda_fail(cudaGetErrorString(docbert_err_), #expr, __FILE__, __LINE__); \
+  } while (0)
+
+#define CUDA_CHECK_LAUNCH()                                                   \
+  do {                                                                        \
+    CUDA_CHECK(cudaGetLastError());                                           \
+    if (::docbert::cuda_sync_check_enabled()) CUDA_CHECK(cudaDeviceSynchronize()); \
+  } while (0)

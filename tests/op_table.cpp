@@ -1,0 +1,182 @@
+#include "tests/op_table.h"
+
+#include "kernels/philox.h"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+namespace docbert::test {
+
+InputSpec uniform(Shape shape, double lo, double hi) {
+  InputSpec s;
+  s.shape = std::move(shape);
+  s.lo = lo;
+  s.hi = hi;
+  return s;
+}
+InputSpec uniform_nograd(Shape shape, double lo, double hi) {
+  InputSpec s = uniform(std::move(shape), lo, hi);
+  s.grad = false;
+  return s;
+}
+InputSpec fixed(Tensor t) {
+  InputSpec s;
+  s.kind = InputSpec::Kind::Fixed;
+  s.shape = t.shape();
+  s.fixed = std::move(t);
+  s.grad = false;
+  return s;
+}
+InputSpec away_from_zero(Shape shape, double margin) {
+  InputSpec s = uniform(std::move(shape));
+  s.away_from_zero = margin;
+  return s;
+}
+InputSpec distinct(Shape shape) {
+  InputSpec s = uniform(std::move(shape));
+  s.distinct = true;
+  return s;
+}
+
+Tensor ids_tensor(const std::vector<int64_t>& v, const Shape& shape) { return Tensor::from_vector(v, shape); }
+
+double max_abs_diff(const Tensor& a, const Tensor& b) {
+  REQUIRE(a.shape() == b.shape());
+  auto va = a.to_vector<double>(), vb = b.to_vector<double>();
+  double m = 0;
+  for (size_t i = 0; i < va.size(); ++i) m = std::max(m, std::abs(va[i] - vb[i]));
+  return m;
+}
+
+std::vector<Tensor> make_inputs(const OpCase& c, DType dtype) {
+  std::vector<Tensor> ins;
+  RngStream rng{c.seed, 0};
+  for (const InputSpec& s : c.inputs) {
+    if (s.kind == InputSpec::Kind::Fixed) {
+      ins.push_back(dtype_is_float(s.fixed.dtype()) ? s.fixed.to(dtype) : s.fixed);
+      continue;
+    }
+    // Always draw in f64 and convert, so the f32 and f64 runs see the same values (up to rounding).
+    Tensor t = Tensor::empty(s.shape, DType::F64);
+    uniform_fill(t, s.lo, s.hi, rng);
+    double* p = t.data<double>();
+    const int64_t n = t.numel();
+    if (s.away_from_zero > 0) {
+      for (int64_t i = 0; i < n; ++i)
+        if (std::abs(p[i]) < s.away_from_zero) p[i] = p[i] < 0 ? p[i] - s.away_from_zero : p[i] + s.away_from_zero;
+    }
+    if (s.distinct && n > 0) {
+      // A shuffled evenly spaced grid: ties and near-ties are impossible.
+      std::vector<int64_t> perm(static_cast<size_t>(n));
+      for (int64_t i = 0; i < n; ++i) perm[i] = i;
+      const uint64_t off = rng.take(static_cast<uint64_t>(n));
+      for (int64_t i = n - 1; i > 0; --i)
+        std::swap(perm[i], perm[philox_word(rng.seed, off, static_cast<uint64_t>(i)) % static_cast<uint64_t>(i + 1)]);
+      for (int64_t i = 0; i < n; ++i) p[i] = s.lo + (s.hi - s.lo) * (static_cast<double>(perm[i]) + 0.5) / n;
+    }
+    ins.push_back(dtype == DType::F64 ? t : t.to(dtype));
+  }
+  return ins;
+}
+
+namespace {
+
+std::vector<Tensor> forward_no_grad(const OpCase& c, const std::vector<Tensor>& ins) {
+  NoGradGuard ng;
+  return c.forward(ins);
+}
+
+// (L(plus) - L(minus)) with L = sum_k <w_k, out_k>. The difference is taken per element before summing, so
+// the many outputs a perturbation does not touch cancel exactly instead of adding roundoff.
+double projected_difference(const std::vector<Tensor>& plus, const std::vector<Tensor>& minus,
+                            const std::vector<Tensor>& w) {
+  double d = 0;
+  for (size_t k = 0; k < plus.size(); ++k) {
+    const double *pp = plus[k].data<double>(), *pm = minus[k].data<double>(), *pw = w[k].data<double>();
+    for (int64_t i = 0; i < plus[k].numel(); ++i) d += (pp[i] - pm[i]) * pw[i];
+  }
+  return d;
+}
+
+}  // namespace
+
+void check_op(const OpCase& c) {
+  INFO("op case: " << c.name);
+  // ---- 1. f64 gradient check ----
+  std::vector<Tensor> ins = make_inputs(c, DType::F64);
+  for (size_t i = 0; i < ins.size(); ++i)
+    if (c.inputs[i].grad) ins[i].set_requires_grad(true);
+  std::vector<Tensor> outs = c.forward(ins);
+  REQUIRE(!outs.empty());
+  std::vector<Tensor> w;
+  RngStream wrng{c.seed + 1, 0};
+  bool any_grad = false;
+  for (const Tensor& o : outs) {
+    Tensor t = Tensor::empty(o.shape(), DType::F64);
+    uniform_fill(t, -1, 1, wrng);
+    w.push_back(t);
+    any_grad = any_grad || o.requires_grad();
+  }
+  REQUIRE(any_grad);
+  run_backward(outs, w);
+
+  double worst = 0;
+  std::string worst_where;
+  RngStream pick{c.seed + 2, 0};
+  for (size_t i = 0; i < ins.size(); ++i) {
+    if (!c.inputs[i].grad) continue;
+    Tensor x = ins[i];
+    REQUIRE(x.grad().defined());
+    const double* g = x.grad().data<double>();
+    double* px = x.data<double>();
+    const int64_t n = x.numel();
+    std::vector<int64_t> idx;
+    if (n <= c.max_checks) {
+      for (int64_t k = 0; k < n; ++k) idx.push_back(k);
+    } else {
+      uint64_t off = pick.take(static_cast<uint64_t>(c.max_checks));
+      for (int k = 0; k < c.max_checks; ++k)
+        idx.push_back(static_cast<int64_t>(philox_word(pick.seed, off, static_cast<uint64_t>(k)) % static_cast<uint64_t>(n)));
+    }
+    for (int64_t k : idx) {
+      const double orig = px[k];
+      px[k] = orig + c.fd_eps;
+      std::vector<Tensor> plus = forward_no_grad(c, ins);
+      px[k] = orig - c.fd_eps;
+      std::vector<Tensor> minus = forward_no_grad(c, ins);
+      px[k] = orig;
+      const double numeric = projected_difference(plus, minus, w) / (2 * c.fd_eps);
+      const double err = std::abs(g[k] - numeric) / std::max({std::abs(g[k]), std::abs(numeric), c.err_floor});
+      if (err > worst) {
+        worst = err;
+        worst_where = "input " + std::to_string(i) + " element " + std::to_string(k) + ": analytic " +
+                      std::to_string(g[k]) + " numeric " + std::to_string(numeric);
+      }
+    }
+  }
+  INFO("worst gradient error " << worst << " at " << worst_where << " (tolerance " << c.grad_tol << ")");
+  CHECK(worst <= c.grad_tol);
+  clear_tape();
+
+  // ---- 2. the f32 forward agrees with the f64 forward ----
+  if (c.f32_tol < 0) return;
+  std::vector<Tensor> outs64, outs32;
+  {
+    NoGradGuard ng;
+    outs64 = c.forward(make_inputs(c, DType::F64));
+    outs32 = c.forward(make_inputs(c, DType::F32));
+  }
+  REQUIRE(outs64.size() == outs32.size());
+  for (size_t k = 0; k < outs64.size(); ++k) {
+    REQUIRE(outs32[k].dtype() == DType::F32);
+    double scale = 0;
+    for (double v : outs64[k].to_vector<double>()) scale = std::max(scale, std::abs(v));
+    double diff = max_abs_diff(outs64[k], outs32[k]);
+    INFO("output " << k << ": f32 vs f64 max abs diff " << diff << ", max |out| " << scale);
+    CHECK(diff <= c.f32_tol * std::max(scale, 1.0));
+  }
+}
+
+}  // namespace docbert::test

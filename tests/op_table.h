@@ -1,0 +1,64 @@
+// tests/op_table.h: the op-test table's harness (modelled on ggml's test-backend-ops).
+//
+// Every differentiable op has TEST_CASEs tagged [op] in tests/ops/<family>.cpp that build an OpCase (its
+// inputs and a forward function) and call check_op(), which:
+//   1. runs the forward in f64 and checks gradients of L = sum_k <w_k, out_k> (w_k uniform in [-1,1])
+//      against central finite differences of L in f64, on every element of small inputs and on a seeded
+//      sample of large ones. Error per element: |analytic - numeric| / max(|analytic|, |numeric|, floor);
+//      the case fails when the worst exceeds grad_tol (default 1e-7, "well under 1e-6").
+//   2. runs the same forward in f32 and compares it with the f64 result (f32_tol, relative to the output's
+//      largest magnitude), so the path training actually uses is checked too.
+// Inputs are uniform in [-1, 1] unless a case says otherwise. Integer inputs (ids, labels, lengths) are
+// fixed tensors and never differentiated. The shapes and tolerances live next to each case.
+#pragma once
+
+#include "engine/autograd.h"
+#include "engine/random.h"
+#include "engine/tensor.h"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace docbert::test {
+
+// How one input of an op case is made.
+struct InputSpec {
+  enum class Kind { Uniform, Fixed } kind = Kind::Uniform;
+  Shape shape;
+  double lo = -1, hi = 1;
+  double away_from_zero = 0;  // resample |x| < this (non-smooth points of relu-like ops)
+  bool distinct = false;      // values pairwise >= (hi-lo)/(4n) apart (argmax-style ops: max-pool)
+  bool grad = true;           // differentiate with respect to this input
+  Tensor fixed;               // Kind::Fixed: used as is (float fixed tensors are converted to the case dtype)
+};
+
+InputSpec uniform(Shape shape, double lo = -1, double hi = 1);
+InputSpec uniform_nograd(Shape shape, double lo = -1, double hi = 1);
+InputSpec fixed(Tensor t);  // ids, lengths, targets: never differentiated
+InputSpec away_from_zero(Shape shape, double margin);
+InputSpec distinct(Shape shape);
+
+struct OpCase {
+  std::string name;                 // shown in failure messages, e.g. "gelu erf (33,7)"
+  std::vector<InputSpec> inputs;
+  std::function<std::vector<Tensor>(const std::vector<Tensor>&)> forward;
+  double grad_tol = 1e-7;           // max relative error of the f64 gradient check
+  double fd_eps = 1e-5;             // finite-difference step (central); balances truncation vs roundoff
+  double err_floor = 1e-3;          // denominator floor so tiny gradients are compared absolutely
+  int max_checks = 48;              // elements checked per input (all of them when numel <= this)
+  double f32_tol = 2e-5;            // f32 vs f64 forward, relative to max |out|; < 0 skips (f64-only ops)
+  uint64_t seed = 1234;
+};
+
+// Materialises a case's inputs in `dtype` (float inputs) with the case's seed.
+std::vector<Tensor> make_inputs(const OpCase& c, DType dtype);
+
+// Runs both checks above with Catch2 assertions.
+void check_op(const OpCase& c);
+
+// Small helpers for cases and golden tests.
+Tensor ids_tensor(const std::vector<int64_t>& v, const Shape& shape);
+double max_abs_diff(const Tensor& a, const Tensor& b);
+
+}  // namespace docbert::test
