@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# README command 2 (and CI): install what is missing, build (CUDA sources too when nvcc exists), run every
+# test with ctest, then rebuild the CPU tests with AddressSanitizer + UBSan and run them again.
+# GPU tests report themselves as skipped (ctest "Not Run") on machines without a GPU.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+jobs=$(nproc)
+
+echo "== build (Release) =="
+scripts/build.sh
+echo "== ctest (Release) =="
+ctest --test-dir build --output-on-failure -j"$jobs"
+
+echo "== build (ASan + UBSan, CPU only) =="
+DOCBERT_BUILD_DIR=build-sanitize scripts/build.sh -DDOCBERT_CUDA=OFF -DDOCBERT_BUILD_BENCH=OFF \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DDOCBERT_SANITIZE=address;undefined"
+echo "== ctest (ASan + UBSan) =="
+ctest --test-dir build-sanitize --output-on-failure -j"$jobs" -L cpu
