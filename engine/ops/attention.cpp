@@ -1,0 +1,173 @@
+// Self-attention: forward/backward kernels over raw pointers, one (b, h) pair per task, then the autograd wrapper.
+#include "engine/ops/attention.h"
+
+#include "engine/autograd.h"
+#include "engine/parallel.h"
+#include "kernels/philox.h"
+
+#include <Eigen/Dense>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+namespace docbert {
+
+namespace {
+
+template <class T>
+using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+// A (rows, cols) block of a wider row-major buffer: one head's slice of qkv, out or their gradients.
+template <class T>
+using Strided = Eigen::Map<RowMat<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
+template <class T>
+using ConstStrided = Eigen::Map<const RowMat<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
+
+struct AttnDims {
+  int64_t B, T, C, NH, HS;
+  double p;  // effective dropout probability: 0 when not training
+  uint64_t seed, offset;
+};
+
+// x (T,T) of pair bh *= keep * 1/(1-p): the forward's dropout on P, and the same mask on dL/d(dropped P).
+template <class T>
+void apply_dropout(T* x, const AttnDims& d, int64_t bh) {
+  const int64_t n = d.T * d.T;
+  const uint64_t base = static_cast<uint64_t>(bh * n);
+  const T keep_scale = d.p < 1 ? static_cast<T>(1 / (1 - d.p)) : T(0);
+  for (int64_t i = 0; i < n; ++i)
+    x[i] = philox_uniform(d.seed, d.offset, base + static_cast<uint64_t>(i)) >= d.p ? x[i] * keep_scale : T(0);
+}
+
+// out (B,T,C); probs (B,NH,T,T) softmax before dropout, or null when backward will not run
+// qkv (B,T,3C); mask (B,T) additive over keys, or null
+template <class T>
+void attention_forward(T* out, T* probs, const T* qkv, const T* mask, const AttnDims& d) {
+  const int64_t T_ = d.T, C = d.C, HS = d.HS;
+  const T scale = static_cast<T>(1 / std::sqrt(static_cast<double>(HS)));
+  // grain 1: always inside a parallel region, so Eigen's GEMMs below stay single-threaded and every (b, h)
+  // is computed the same way whatever the thread count.
+  parallel_for(d.B * d.NH, [&](int64_t bh) {
+    const int64_t b = bh / d.NH, h = bh % d.NH;
+    const T* q_ptr = qkv + b * T_ * 3 * C + h * HS;
+    ConstStrided<T> q(q_ptr, T_, HS, Eigen::OuterStride<>(3 * C));
+    ConstStrided<T> k(q_ptr + C, T_, HS, Eigen::OuterStride<>(3 * C));
+    ConstStrided<T> v(q_ptr + 2 * C, T_, HS, Eigen::OuterStride<>(3 * C));
+    std::vector<T> scratch(probs ? 0 : static_cast<size_t>(T_ * T_));
+    T* pp = probs ? probs + bh * T_ * T_ : scratch.data();
+    Eigen::Map<RowMat<T>> p(pp, T_, T_);
+    p.noalias() = scale * (q * k.transpose());
+    const T* m = mask ? mask + b * T_ : nullptr;
+    for (int64_t i = 0; i < T_; ++i) {
+      T* row = pp + i * T_;
+      T mx = -std::numeric_limits<T>::infinity();
+      for (int64_t j = 0; j < T_; ++j) {
+        if (m) row[j] += m[j];
+        mx = std::max(mx, row[j]);
+      }
+      T sum = 0;
+      for (int64_t j = 0; j < T_; ++j) {
+        row[j] = std::exp(row[j] - mx);
+        sum += row[j];
+      }
+      const T inv = 1 / sum;
+      for (int64_t j = 0; j < T_; ++j) row[j] *= inv;
+    }
+    Strided<T> o(out + b * T_ * C + h * HS, T_, HS, Eigen::OuterStride<>(C));
+    if (d.p > 0) {
+      RowMat<T> dropped = p;
+      apply_dropout(dropped.data(), d, bh);
+      o.noalias() = dropped * v;
+    } else {
+      o.noalias() = p * v;
+    }
+  }, 1);
+}
+
+// dqkv (B,T,3C) +=; dout (B,T,C); probs (B,NH,T,T) saved by the forward; qkv (B,T,3C)
+template <class T>
+void attention_backward(T* dqkv, const T* dout, const T* probs, const T* qkv, const AttnDims& d) {
+  const int64_t T_ = d.T, C = d.C, HS = d.HS;
+  const T scale = static_cast<T>(1 / std::sqrt(static_cast<double>(HS)));
+  parallel_for(d.B * d.NH, [&](int64_t bh) {
+    const int64_t b = bh / d.NH, h = bh % d.NH;
+    const int64_t head = b * T_ * 3 * C + h * HS;
+    ConstStrided<T> q(qkv + head, T_, HS, Eigen::OuterStride<>(3 * C));
+    ConstStrided<T> k(qkv + head + C, T_, HS, Eigen::OuterStride<>(3 * C));
+    ConstStrided<T> v(qkv + head + 2 * C, T_, HS, Eigen::OuterStride<>(3 * C));
+    Strided<T> dq(dqkv + head, T_, HS, Eigen::OuterStride<>(3 * C));
+    Strided<T> dk(dqkv + head + C, T_, HS, Eigen::OuterStride<>(3 * C));
+    Strided<T> dv(dqkv + head + 2 * C, T_, HS, Eigen::OuterStride<>(3 * C));
+    ConstStrided<T> dout_h(dout + b * T_ * C + h * HS, T_, HS, Eigen::OuterStride<>(C));
+    const T* pp = probs + bh * T_ * T_;
+    Eigen::Map<const RowMat<T>> p(pp, T_, T_);
+    RowMat<T> dp = dout_h * v.transpose();  // dL/d(dropped P), then dL/dP, then dL/d(scores)
+    if (d.p > 0) {
+      RowMat<T> dropped = p;
+      apply_dropout(dropped.data(), d, bh);
+      dv.noalias() += dropped.transpose() * dout_h;
+      apply_dropout(dp.data(), d, bh);
+    } else {
+      dv.noalias() += p.transpose() * dout_h;
+    }
+    // softmax backward per row: ds_ij = p_ij (dp_ij - sum_k p_ik dp_ik); the mask is a constant shift.
+    for (int64_t i = 0; i < T_; ++i) {
+      const T* prow = pp + i * T_;
+      T* drow = dp.data() + i * T_;
+      T dot = 0;
+      for (int64_t j = 0; j < T_; ++j) dot += prow[j] * drow[j];
+      for (int64_t j = 0; j < T_; ++j) drow[j] = prow[j] * (drow[j] - dot);
+    }
+    dq.noalias() += scale * (dp * k);
+    dk.noalias() += scale * (dp.transpose() * q);
+  }, 1);
+}
+
+}  // namespace
+
+Tensor self_attention(const Tensor& qkv, const Tensor& mask_add, int64_t num_heads, double dropout_p, uint64_t seed,
+                      uint64_t offset, bool training) {
+  const char* op = "self_attention";
+  check_dim(op, "qkv", qkv, 3);
+  check_float(op, "qkv", qkv);
+  check_cpu(op, qkv);
+  DOCBERT_CHECK(num_heads >= 1, "{}: num_heads must be >= 1, got {}", op, num_heads);
+  const int64_t B = qkv.size(0), T = qkv.size(1), C3 = qkv.size(2);
+  DOCBERT_CHECK(C3 % (3 * num_heads) == 0,
+                "{}: 'qkv' last dim must be 3*C with C a multiple of num_heads={}, got {}", op, num_heads,
+                qkv.describe());
+  const int64_t C = C3 / 3;
+  if (mask_add.defined()) {
+    check_same_dtype(op, "mask_add", mask_add, "qkv", qkv);
+    check_cpu(op, mask_add);
+    DOCBERT_CHECK(mask_add.shape() == Shape({B, T}), "{}: mask shape mismatch: 'mask_add' is {} but 'qkv' {} needs ({},{})",
+                  op, shape_str(mask_add.shape()), shape_str(qkv.shape()), B, T);
+  }
+  DOCBERT_CHECK(dropout_p >= 0 && dropout_p <= 1, "{}: dropout_p must be in [0, 1], got {}", op, dropout_p);
+  const AttnDims d{B, T, C, num_heads, C / num_heads, training ? dropout_p : 0.0, seed, offset};
+
+  const bool record = grad_needed({&qkv});
+  Tensor out = Tensor::empty({B, T, C}, qkv.dtype());
+  Tensor probs = record ? Tensor::empty({B, num_heads, T, T}, qkv.dtype()) : Tensor();
+  dispatch_float(qkv.dtype(), op, [&](auto tag) {
+    using F = decltype(tag);
+    attention_forward(out.data<F>(), record ? probs.data<F>() : nullptr, qkv.data<F>(),
+                      mask_add.defined() ? mask_add.data<F>() : nullptr, d);
+  });
+  if (record) {
+    // The mask is not an input of the node: it gets no gradient, and probs already contains its effect.
+    record_node(op, {qkv}, {out}, [d, probs](Node& n) {
+      Tensor& x = n.inputs[0];
+      if (!x.requires_grad()) return;
+      dispatch_float(x.dtype(), "self_attention", [&](auto tag) {
+        using F = decltype(tag);
+        attention_backward(x.grad_buffer().template data<F>(), n.outputs[0].grad().template data<F>(),
+                           probs.data<F>(), x.data<F>(), d);
+      });
+    });
+  }
+  return out;
+}
+
+}  // namespace docbert

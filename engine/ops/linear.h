@@ -1,0 +1,33 @@
+// engine/ops/linear.h: dense layers and batched matrix products (Eigen GEMMs over the raw buffers).
+//
+// All take and return CPU f32/f64 tensors of one dtype and are differentiable in every float argument.
+// Weights use the HF/PyTorch layout (OUT, IN), so checkpoints load without transposing.
+//
+// Threading and determinism: one GEMM runs on Eigen's own OpenMP parallelisation, which splits the output
+// and never the K sum; a batch of GEMMs runs one single-threaded GEMM per batch element in parallel. Results
+// are reproducible run to run. They do not depend on the thread count either, with one exception: Eigen
+// picks a different K blocking when it runs a single GEMM on 1 thread than on 2 or more, so linear() and the
+// unbatched matmul() may round differently with exactly 1 thread (and are bit-identical for any count >= 2).
+#pragma once
+
+#include "engine/tensor.h"
+
+namespace docbert {
+
+// out = x weight^T + bias.
+//   x      (N..., IN)  any number of leading dims (at least one dim)
+//   weight (OUT, IN)
+//   bias   (OUT) or undefined (no bias)
+//   out    (N..., OUT) newly allocated
+// Backward: dx += dout weight, dweight += dout^T x, dbias += dout summed over the rows.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
+
+// out = op(a) op(b), with op(m) = m^T (of the last two dims) when the flag is set.
+//   a    (N..., M, K), or (N..., K, M) with trans_a
+//   b    (N..., K, N), or (N..., N, K) with trans_b; the leading dims N... must equal a's, or b is 2-D and
+//        shared by every batch element (a 2-D b with trans_a false is folded into one GEMM)
+//   out  (N..., M, N) newly allocated
+// Attention uses matmul(q, k, false, true) for (B,NH,T,HS) x (B,NH,T,HS) -> (B,NH,T,T) scores.
+Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans_b = false);
+
+}  // namespace docbert
