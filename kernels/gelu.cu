@@ -1,4 +1,4 @@
-// GELU kernels: one thread per element. The op is memory bound (8 bytes moved per element forward, 12
+// GELU kernels: one thread per element. The op is memory bound (8 bytes moved per element forward, 16
 // backward), so no vectorised loads yet: the bench decides whether 128-bit loads are worth the alignment rules.
 #include "kernels/gelu.h"
 
@@ -22,7 +22,7 @@ __global__ void gelu_forward_kernel(float* out, const float* inp, int64_t N) {
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= N) return;
   const float x = inp[i];
-  if (TanhForm) out[i] = 0.5f * x * (1.0f + tanhf(kSqrt2OverPi * (x + kCubic * x * x * x)));
+  if constexpr (TanhForm) out[i] = 0.5f * x * (1.0f + tanhf(kSqrt2OverPi * (x + kCubic * x * x * x)));
   else out[i] = 0.5f * x * (1.0f + erff(x * kInvSqrt2));
 }
 
@@ -32,7 +32,7 @@ __global__ void gelu_backward_kernel(float* dinp, const float* inp, const float*
   if (i >= N) return;
   const float x = inp[i];
   float d;
-  if (TanhForm) {
+  if constexpr (TanhForm) {
     const float th = tanhf(kSqrt2OverPi * (x + kCubic * x * x * x));
     d = 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * kSqrt2OverPi * (1.0f + 3.0f * kCubic * x * x);
   } else {
