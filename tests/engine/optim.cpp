@@ -1,0 +1,369 @@
+// Optimizers, clipping, schedules and EMA (engine/optim.h). Expected values are the formulas of optim.h written
+// out for one or two steps on a few scalars; the multi-step PyTorch comparison is in golden_adamw.cpp.
+#include "engine/optim.h"
+#include "engine/random.h"
+#include "engine/safetensors.h"
+#include "tests/op_table.h"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <limits>
+
+using namespace docbert;
+
+namespace {
+
+Tensor vec(const std::vector<double>& v, DType dtype = DType::F64) {
+  return Tensor::from_vector<double>(v, {static_cast<int64_t>(v.size())}).to(dtype);
+}
+
+void set_grad(Tensor p, const std::vector<double>& g) {
+  p.grad_buffer().copy_from(Tensor::from_vector<double>(g, p.shape()).to(p.dtype()));
+}
+
+// f64 results of a few flops on O(1) values: a handful of ulp.
+constexpr double kTight = 1e-14;
+
+}  // namespace
+
+TEST_CASE("optim: BERT's no-decay rule", "[optim]") {
+  CHECK(no_decay_for_bias_and_layernorm("bert.embeddings.word_embeddings.weight"));
+  CHECK(no_decay_for_bias_and_layernorm("bert.encoder.layer.0.attention.self.query.weight"));
+  CHECK(no_decay_for_bias_and_layernorm("classifier.weight"));
+  CHECK_FALSE(no_decay_for_bias_and_layernorm("bert.encoder.layer.0.attention.self.query.bias"));
+  CHECK_FALSE(no_decay_for_bias_and_layernorm("bert.embeddings.LayerNorm.weight"));
+  CHECK_FALSE(no_decay_for_bias_and_layernorm("bert.embeddings.LayerNorm.bias"));
+  CHECK_FALSE(no_decay_for_bias_and_layernorm("encoder.layer_norm.weight"));
+  CHECK_FALSE(no_decay_for_bias_and_layernorm("attention.output.LayerNorm.gamma"));
+  CHECK_FALSE(no_decay_for_bias_and_layernorm("ln.beta"));
+  CHECK_FALSE(no_decay_for_bias_and_layernorm("lstm.bias_ih_l0"));  // hedwig's substring test
+}
+
+TEST_CASE("optim: AdamW single steps by hand, with and without bias correction", "[optim]") {
+  const double lr = 0.1, wd = 0.01, eps = 1e-6, b1 = 0.9, b2 = 0.999;
+  const double w0 = 0.7, bias0 = -0.3, ln0 = 1.2;     // initial values
+  const double gw = 0.5, gb = -0.25, gl = 0.125;      // first gradients
+  const double gw2 = -0.2;                            // second gradient of the weight
+  for (bool bc : {true, false}) {
+    DYNAMIC_SECTION("bias_correction " << bc) {
+      ParameterRegistry reg;
+      Tensor w = reg.add("enc.dense.weight", vec({w0}));
+      Tensor b = reg.add("enc.dense.bias", vec({bias0}));
+      Tensor ln = reg.add("enc.LayerNorm.weight", vec({ln0}));
+      Tensor frozen = reg.add("enc.frozen.weight", vec({2.0}));  // no grad: skipped
+      AdamWConfig cfg;
+      cfg.lr = lr;
+      cfg.weight_decay = wd;
+      cfg.bias_correction = bc;
+      AdamW opt(reg, cfg);
+      set_grad(w, {gw});
+      set_grad(b, {gb});
+      set_grad(ln, {gl});
+      opt.step();
+      CHECK(opt.step_count() == 1);
+      // Step 1: m = (1-b1) g, v = (1-b2) g^2; with bias correction m^ = g and v^ = g^2.
+      auto adam_term = [&](double g) {
+        double m = (1 - b1) * g, v = (1 - b2) * g * g;
+        if (bc) { m /= 1 - b1; v /= 1 - b2; }
+        return m / (std::sqrt(v) + eps);
+      };
+      const double w1 = w0 - lr * (adam_term(gw) + wd * w0);  // decayed
+      CHECK(w.item() == Approx(w1).epsilon(kTight));
+      CHECK(b.item() == Approx(bias0 - lr * adam_term(gb)).epsilon(kTight));  // ".bias": no decay
+      CHECK(ln.item() == Approx(ln0 - lr * adam_term(gl)).epsilon(kTight));   // "LayerNorm": no decay
+      CHECK(frozen.item() == 2.0);
+      auto st = opt.state();
+      REQUIRE(st.size() == 9);
+      CHECK(st[0].name == "enc.dense.weight.exp_avg");
+      CHECK(st[0].tensor.item() == Approx((1 - b1) * gw).epsilon(kTight));
+      CHECK(st[1].name == "enc.dense.weight.exp_avg_sq");
+      CHECK(st[1].tensor.item() == Approx((1 - b2) * gw * gw).epsilon(kTight));
+      CHECK(st[7].tensor.item() == 0.0);  // the frozen parameter's state never moved
+      CHECK(st[8].name == "step");
+      CHECK(st[8].tensor.item() == 1.0);
+
+      // Step 2 on the weight alone (the others keep their values and state): t = 2 in the bias correction.
+      reg.zero_grad();
+      set_grad(w, {gw2});
+      opt.step(lr / 2);  // lr passed per step (a schedule)
+      double m = b1 * (1 - b1) * gw + (1 - b1) * gw2;
+      double v = b2 * (1 - b2) * gw * gw + (1 - b2) * gw2 * gw2;
+      if (bc) { m /= 1 - b1 * b1; v /= 1 - b2 * b2; }
+      CHECK(w.item() == Approx(w1 - lr / 2 * (m / (std::sqrt(v) + eps) + wd * w1)).epsilon(kTight));
+      CHECK(b.item() == Approx(bias0 - lr * adam_term(gb)).epsilon(kTight));
+    }
+  }
+}
+
+TEST_CASE("optim: AdamW decay filter, f32 parameters", "[optim]") {
+  ParameterRegistry reg;
+  Tensor bias = reg.add("out.bias", vec({0.5, -0.5}, DType::F32));
+  AdamWConfig cfg;
+  cfg.lr = 0.1;
+  cfg.weight_decay = 0.1;
+  cfg.decay_filter = [](const std::string&) { return true; };  // decay everything, biases included
+  AdamW opt(reg, cfg);
+  set_grad(bias, {0.25, 0.25});
+  opt.step();
+  // f32 against the f64 formula: a few f32 ulp of O(1) values.
+  auto got = bias.to_vector<float>();
+  CHECK(got[0] == Approx(0.5 - 0.1 * (0.25 / (0.25 + 1e-6) + 0.1 * 0.5)).epsilon(1e-6));
+  CHECK(got[1] == Approx(-0.5 - 0.1 * (0.25 / (0.25 + 1e-6) - 0.1 * 0.5)).epsilon(1e-6));
+}
+
+TEST_CASE("optim: AdamW in f32 follows f64 over several steps (threaded sizes)", "[optim]") {
+  // (127,33) = 4191 elements: above parallel_for's grain, so the threaded path runs.
+  RngStream rng{42, 0};
+  Tensor init = Tensor::empty({127, 33}, DType::F64);
+  uniform_fill(init, -1, 1, rng);
+  std::vector<Tensor> grads;
+  for (int k = 0; k < 3; ++k) {
+    grads.push_back(Tensor::empty({127, 33}, DType::F64));
+    uniform_fill(grads.back(), -1, 1, rng);
+  }
+  std::vector<Tensor> result;
+  for (DType dt : {DType::F64, DType::F32}) {
+    ParameterRegistry reg;
+    Tensor w = reg.add("layer.weight", init.to(dt));
+    AdamWConfig cfg;
+    cfg.weight_decay = 0.01;
+    AdamW opt(reg, cfg);
+    for (const Tensor& g : grads) {
+      w.grad_buffer().copy_from(g.to(dt));
+      opt.step(0.05);
+    }
+    result.push_back(w.to(DType::F64));
+  }
+  // f32 rounding of O(1) values; m/(sqrt(v)+eps) can lose a few more bits when |g| is tiny.
+  CHECK(test::max_abs_diff(result[0], result[1]) <= 1e-6);
+}
+
+TEST_CASE("optim: Adam puts L2 decay through the moments", "[optim]") {
+  const double lr = 0.01, wd = 0.1, eps = 1e-8, b1 = 0.9, b2 = 0.999, p0 = 1.5, g1 = 0.2, g2 = -0.05;
+  ParameterRegistry reg;
+  Tensor p = reg.add("lstm.bias_ih_l0", vec({p0}));  // decayed although it is a bias: torch.optim.Adam decays all
+  AdamConfig cfg;
+  cfg.lr = lr;
+  cfg.weight_decay = wd;
+  Adam opt(reg, cfg);
+  set_grad(p, {g1});
+  opt.step();
+  const double e1 = g1 + wd * p0;  // effective gradient; with bias correction step 1 is lr * e/(|e| + eps)
+  const double p1 = p0 - lr * e1 / (std::abs(e1) + eps);
+  CHECK(p.item() == Approx(p1).epsilon(kTight));
+  set_grad(p, {g2});
+  opt.step();
+  const double e2 = g2 + wd * p1;
+  const double m = (b1 * (1 - b1) * e1 + (1 - b1) * e2) / (1 - b1 * b1);
+  const double v = (b2 * (1 - b2) * e1 * e1 + (1 - b2) * e2 * e2) / (1 - b2 * b2);
+  CHECK(p.item() == Approx(p1 - lr * m / (std::sqrt(v) + eps)).epsilon(kTight));
+  CHECK(opt.config().eps == 1e-8);
+}
+
+TEST_CASE("optim: optimizer errors", "[optim]") {
+  ParameterRegistry reg;
+  Tensor w = reg.add("w", Tensor::zeros({4, 3}, DType::F64));
+  AdamW opt(reg);
+  w.impl()->grad = Tensor::zeros({3, 4}, DType::F64);  // a gradient of the wrong shape
+  CHECK_THROWS_WITH(opt.step(), Catch::Contains("AdamW: shape mismatch: 'grad of w' is (3,4) but 'w' is (4,3)"));
+  CHECK(opt.step_count() == 0);  // nothing happened
+  w.impl()->grad = Tensor::zeros({4, 3}, DType::F32);
+  CHECK_THROWS_WITH(opt.step(), Catch::Contains("AdamW: dtype mismatch"));
+  reg.add("late", Tensor::zeros({2}, DType::F64));
+  CHECK_THROWS_WITH(opt.step(), Catch::Contains("build it after the model"));
+  AdamWConfig bad;
+  bad.beta2 = 1.0;
+  CHECK_THROWS_WITH(AdamW(reg, bad), Catch::Contains("AdamW: beta2 must be in [0, 1)"));
+  AdamConfig bad_adam;
+  bad_adam.weight_decay = -1;
+  CHECK_THROWS_WITH(Adam(reg, bad_adam), Catch::Contains("Adam: weight_decay must be >= 0"));
+}
+
+TEST_CASE("optim: state round trip through safetensors and load errors", "[optim]") {
+  auto make = [](ParameterRegistry& reg) {
+    reg.add("enc.w", Tensor::from_vector<double>({0.1, -0.2, 0.3, 0.4, -0.5, 0.6}, {2, 3}));
+    reg.add("enc.bias", vec({0.05, -0.05, 0.0}));
+  };
+  auto grads = [](ParameterRegistry& reg, int k) {
+    reg.zero_grad();
+    set_grad(reg.get("enc.w"), {0.1 * k, -0.3, 0.2, 0.05 * k, -0.1, 0.4});
+    set_grad(reg.get("enc.bias"), {0.2, -0.1 * k, 0.3});
+  };
+  AdamWConfig cfg;
+  cfg.lr = 0.05;
+  cfg.weight_decay = 0.01;
+  ParameterRegistry a;
+  make(a);
+  AdamW opt_a(a, cfg);
+  for (int k = 1; k <= 3; ++k) {
+    grads(a, k);
+    opt_a.step();
+  }
+  const std::string path = (std::filesystem::temp_directory_path() / "docbert_optim_state.safetensors").string();
+  save_safetensors(path, opt_a.state());
+  std::vector<NamedTensor> saved;
+  for (auto& kv : load_safetensors(path)) saved.push_back({kv.first, kv.second});
+  std::remove(path.c_str());
+
+  // A second model with the same parameter values and the restored state continues identically (bitwise).
+  ParameterRegistry b;
+  make(b);
+  for (size_t i = 0; i < a.size(); ++i) {
+    Tensor t = b.all()[i].tensor;
+    t.copy_from(a.all()[i].tensor);
+  }
+  AdamW opt_b(b, cfg);
+  opt_b.load_state(saved);
+  CHECK(opt_b.step_count() == 3);
+  grads(a, 4);
+  grads(b, 4);
+  opt_a.step();
+  opt_b.step();
+  for (size_t i = 0; i < a.size(); ++i) CHECK(test::max_abs_diff(a.all()[i].tensor, b.all()[i].tensor) == 0.0);
+
+  // Errors name the entry and both shapes; a failed load changes nothing.
+  std::vector<NamedTensor> wrong = saved;
+  for (NamedTensor& e : wrong)
+    if (e.name == "enc.w.exp_avg") e.tensor = Tensor::zeros({3, 2}, DType::F64);
+  const double before = opt_b.state()[0].tensor.to_vector<double>()[0];
+  CHECK_THROWS_WITH(opt_b.load_state(wrong),
+                    Catch::Contains("AdamW load_state: 'enc.w.exp_avg' is (3,2) but parameter 'enc.w' is (2,3)"));
+  CHECK(opt_b.state()[0].tensor.to_vector<double>()[0] == before);
+  CHECK(opt_b.step_count() == 4);
+  std::vector<NamedTensor> missing(saved.begin() + 1, saved.end());
+  CHECK_THROWS_WITH(opt_b.load_state(missing), Catch::Contains("missing entry '"));
+  std::vector<NamedTensor> extra = saved;
+  extra.push_back({"head.w.exp_avg", Tensor::zeros({2}, DType::F64)});
+  CHECK_THROWS_WITH(opt_b.load_state(extra), Catch::Contains("unknown entry 'head.w.exp_avg'"));
+  std::vector<NamedTensor> bad_step = saved;
+  for (NamedTensor& e : bad_step)
+    if (e.name == "step") e.tensor = Tensor::scalar(-1, DType::I64);
+  CHECK_THROWS_WITH(opt_b.load_state(bad_step), Catch::Contains("'step' must be a non-negative integer"));
+}
+
+TEST_CASE("optim: gradient clipping", "[optim]") {
+  ParameterRegistry reg;
+  Tensor a = reg.add("a", Tensor::zeros({2}, DType::F64));
+  Tensor b = reg.add("b", Tensor::zeros({1}, DType::F32));
+  reg.add("no_grad", Tensor::zeros({3}, DType::F64));  // ignored
+  auto reset = [&] {
+    set_grad(a, {3, 0});
+    set_grad(b, {4});  // global norm 5; per tensor 3 and 4
+  };
+
+  SECTION("global norm: scaled above the threshold") {
+    reset();
+    CHECK(clip_grad_norm(reg, 1.0) == Approx(5.0).epsilon(kTight));
+    const double c = 1.0 / (5.0 + 1e-6);
+    CHECK(a.grad().to_vector<double>()[0] == Approx(3 * c).epsilon(kTight));
+    CHECK(a.grad().to_vector<double>()[1] == 0.0);
+    CHECK(b.grad().to_vector<float>()[0] == Approx(4 * c).epsilon(1e-7));  // f32 grad
+    CHECK(!reg.get("no_grad").grad().defined());
+  }
+  SECTION("global norm: no-op below the threshold") {
+    reset();
+    CHECK(clip_grad_norm(reg, 10.0) == Approx(5.0).epsilon(kTight));
+    CHECK(a.grad().to_vector<double>()[0] == 3.0);
+    CHECK(b.grad().to_vector<float>()[0] == 4.0f);
+  }
+  SECTION("per tensor: each gradient against its own norm") {
+    reset();
+    clip_grad_norm_per_tensor(reg, 3.5);
+    CHECK(a.grad().to_vector<double>()[0] == 3.0);  // norm 3 < 3.5: untouched
+    CHECK(b.grad().to_vector<float>()[0] == Approx(4 * 3.5 / (4 + 1e-6)).epsilon(1e-7));
+  }
+  SECTION("a non-finite norm is reported and nothing is scaled") {
+    reset();
+    set_grad(a, {std::numeric_limits<double>::infinity(), 0});
+    CHECK(std::isinf(clip_grad_norm(reg, 1.0)));
+    CHECK(b.grad().to_vector<float>()[0] == 4.0f);
+    set_grad(a, {std::nan(""), 0});
+    CHECK(std::isnan(clip_grad_norm(reg, 1.0)));
+    clip_grad_norm_per_tensor(reg, 1.0);  // the NaN tensor is left alone, the finite one clipped
+    CHECK(b.grad().to_vector<float>()[0] == Approx(1.0 / (1 + 2.5e-7)).epsilon(1e-6));
+  }
+  SECTION("errors") {
+    CHECK_THROWS_WITH(clip_grad_norm(reg, 0.0), Catch::Contains("clip_grad_norm: max_norm must be positive"));
+    CHECK_THROWS_WITH(clip_grad_norm_per_tensor(reg, -1.0), Catch::Contains("max_norm must be positive"));
+  }
+}
+
+TEST_CASE("optim: linear warmup/decay schedule", "[optim]") {
+  // HF get_linear_schedule_with_warmup with warmup 10 of 100 steps.
+  CHECK(linear_warmup_decay(0, 10, 100) == 0.0);  // the first update has lr 0
+  CHECK(linear_warmup_decay(5, 10, 100) == 0.5);
+  CHECK(linear_warmup_decay(10, 10, 100) == 1.0);  // warmup end: peak
+  CHECK(linear_warmup_decay(55, 10, 100) == 0.5);  // mid-decay: 45 / 90
+  CHECK(linear_warmup_decay(99, 10, 100) == Approx(1.0 / 90).epsilon(kTight));
+  CHECK(linear_warmup_decay(100, 10, 100) == 0.0);
+  CHECK(linear_warmup_decay(150, 10, 100) == 0.0);  // beyond the end
+  // No warmup: starts at 1 and decays at once.
+  CHECK(linear_warmup_decay(0, 0, 100) == 1.0);
+  CHECK(linear_warmup_decay(50, 0, 100) == 0.5);
+  // DocBERT: warmup proportion 0.1 of t_total, unrounded (hedwig HEAD), e.g. Reuters 30 epochs ~ 10908 steps.
+  const double warm = warmup_steps_from_proportion(0.1, 10908);
+  CHECK(warm == Approx(1090.8).epsilon(kTight));
+  CHECK(linear_warmup_decay(1090, warm, 10908) == Approx(1090 / 1090.8).epsilon(kTight));
+  CHECK(linear_warmup_decay(1091, warm, 10908) == Approx((10908 - 1091) / (10908 - 1090.8)).epsilon(kTight));
+  // BertAdam's warmup_linear(x = step / t_total, warmup) gives the same multipliers.
+  auto bert_warmup_linear = [](double x, double w) { return x < w ? x / w : std::max((x - 1) / (w - 1), 0.0); };
+  for (int64_t s : {0, 1, 500, 1090, 1091, 5000, 10907, 10908, 11000})
+    CHECK(linear_warmup_decay(s, warm, 10908) == Approx(bert_warmup_linear(s / 10908.0, 0.1)).margin(1e-12));
+
+  LrSchedule constant;
+  CHECK(constant.multiplier(0) == 1.0);
+  CHECK(constant.multiplier(12345) == 1.0);
+  LrSchedule linear{LrSchedule::Kind::LinearWarmupDecay, 10, 100};
+  CHECK(linear.multiplier(55) == 0.5);
+  CHECK_THROWS_WITH(linear_warmup_decay(0, 200, 100), Catch::Contains("warmup_steps must be in [0, total_steps"));
+  CHECK_THROWS_WITH(linear_warmup_decay(-1, 10, 100), Catch::Contains("step must be >= 0"));
+  CHECK_THROWS_WITH(warmup_steps_from_proportion(1.5, 100), Catch::Contains("proportion must be in [0, 1]"));
+}
+
+TEST_CASE("optim: EMA of parameters, swap in/out, hedwig's correction, state", "[optim]") {
+  ParameterRegistry reg;
+  Tensor p = reg.add("fc.weight", vec({1.0, 2.0}));
+  Tensor q = reg.add("fc.bias", vec({-1.0}, DType::F32));
+  Ema ema(reg);  // shadow = (1, 2), (-1)
+  p.copy_from(vec({3.0, 4.0}));
+  q.copy_from(vec({1.0}, DType::F32));
+  ema.update(0.9);  // (1.2, 2.2), (-0.8)
+  ema.update(0.9);  // (1.38, 2.38), (-0.62)
+  CHECK(ema.num_updates() == 2);
+
+  ema.swap_in();
+  CHECK(ema.swapped_in());
+  CHECK(p.to_vector<double>()[0] == Approx(1.38).epsilon(kTight));
+  CHECK(p.to_vector<double>()[1] == Approx(2.38).epsilon(kTight));
+  CHECK(q.to_vector<float>()[0] == Approx(-0.62).epsilon(1e-6));
+  CHECK_THROWS_WITH(ema.update(0.9), Catch::Contains("call swap_out() first"));
+  CHECK_THROWS_WITH(ema.swap_in(), Catch::Contains("already swapped in"));
+  ema.swap_out();
+  CHECK(p.to_vector<double>() == std::vector<double>{3.0, 4.0});
+  CHECK(q.to_vector<float>()[0] == 1.0f);
+  CHECK_THROWS_WITH(ema.swap_out(), Catch::Contains("not swapped in"));
+
+  // hedwig's load_ema_params: avg / (1 - beta^t) with t = 2.
+  ema.swap_in(true);
+  CHECK(p.to_vector<double>()[0] == Approx(1.38 / (1 - 0.81)).epsilon(kTight));
+  ema.swap_out();
+
+  // Checkpoint round trip into a fresh Ema, and a shape error.
+  Ema restored(reg);
+  restored.load_state(ema.state());
+  CHECK(restored.num_updates() == 2);
+  restored.swap_in(true);
+  CHECK(p.to_vector<double>()[1] == Approx(2.38 / (1 - 0.81)).epsilon(kTight));
+  restored.swap_out();
+  std::vector<NamedTensor> wrong = ema.state();
+  wrong[0].tensor = Tensor::zeros({3}, DType::F64);
+  CHECK_THROWS_WITH(restored.load_state(wrong),
+                    Catch::Contains("Ema load_state: 'fc.weight.ema' is (3) but parameter 'fc.weight' is (2)"));
+
+  Ema fresh(reg);
+  CHECK_THROWS_WITH(fresh.swap_in(true), Catch::Contains("needs an update with decay < 1"));
+  CHECK_THROWS_WITH(fresh.update(1.5), Catch::Contains("decay must be in [0, 1]"));
+}
