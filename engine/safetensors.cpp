@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <iterator>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -192,6 +193,7 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
   const uint8_t* header = bytes + 8;
   size_t bad = first_invalid_utf8(header, n);
   DOCBERT_CHECK(bad == n, "safetensors file '{}': header is not valid UTF-8 (byte {} of the header)", path, bad);
+  // A header that starts with '{' and parses is a JSON object (leading whitespace is refused here, as upstream).
   DOCBERT_CHECK(n > 0 && header[0] == '{', "safetensors file '{}': header does not start with '{{'", path);
 
   // nlohmann keeps the last of duplicate keys silently; the parse callback sees every key, so track the keys
@@ -219,7 +221,6 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
   } catch (const nlohmann::json::exception& e) {
     DOCBERT_THROW("safetensors file '{}': header is not valid JSON ({})", path, e.what());
   }
-  DOCBERT_CHECK(j.is_object(), "safetensors file '{}': header is not a JSON object", path);
   DOCBERT_CHECK(duplicate.empty(), "safetensors file '{}': duplicate {} '{}' in the header", path,
                 duplicate_depth == 1 ? "tensor name" : "key", duplicate);
 
@@ -370,7 +371,7 @@ bool write_all(int fd, const void* p, size_t n) {
   return true;
 }
 
-// A tensor as it will be stored: the bytes (converted when the file dtype differs) and the file dtype.
+// A tensor to write, with its file dtype and that dtype's position in kDTypes.
 struct Planned {
   const std::string* name;
   const Tensor* tensor;

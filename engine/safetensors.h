@@ -82,11 +82,14 @@ enum class SafetensorsFloat {
   BF16,  // bfloat16 as Tensor::to(DType::BF16) rounds
 };
 
-// Writes `tensors` (defined CPU tensors, unique non-empty names) and `metadata` to `path`. The file is written
-// to `path + ".tmp"`, fsync'ed and renamed over `path`, so `path` is either the old file or the complete new
-// one, never a partial write. Like the reference writer, the header is padded with spaces to a multiple of
-// 8 bytes, and tensors are laid out by dtype size descending, then name (so every tensor is aligned to its
-// element size). The JSON header lists "__metadata__" first (only when non-empty), then tensors by name.
+// Writes `tensors` (defined CPU tensors; unique, non-empty names other than "__metadata__") and `metadata` to
+// `path`. The file is written to `path + ".tmp"`, fsync'ed and renamed over `path` (then the directory is
+// fsync'ed), so `path` is either the old file or the complete new one, never a partial write; on failure the
+// temporary is removed. Like the reference writer, the header is padded with spaces to a multiple of 8 bytes
+// and tensors are laid out in the reference's dtype order descending (I64, F64, F32, I32, BF16, F16: element
+// size descending), then by name, so every tensor is aligned to its element size. The JSON header lists "__metadata__" first (only when non-empty), then the tensors in that
+// same order, compact, like the reference's serde_json output: the same tensors give byte-identical files
+// (metadata keys are sorted here; the reference writes them in hash order).
 void save_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
                       const std::map<std::string, std::string>& metadata = {},
                       SafetensorsFloat store_as = SafetensorsFloat::Own);
