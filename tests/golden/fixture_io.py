@@ -22,7 +22,7 @@ def save(path, tensors, metadata=None):
         a = tensors[name]
         if hasattr(a, "detach"):
             a = a.detach().cpu().numpy()
-        a = np.ascontiguousarray(a)
+        a = np.asarray(a, order="C")  # ascontiguousarray would turn a 0-d scalar into shape (1,)
         if a.dtype not in _DTYPES:
             raise ValueError(f"{name}: unsupported dtype {a.dtype}")
         raw = a.astype(a.dtype.newbyteorder("<"), copy=False).tobytes()
