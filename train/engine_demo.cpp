@@ -239,7 +239,10 @@ int run(int argc, char** argv) {
       for (const NamedTensor& p : model.params.all()) best.push_back(p.tensor.clone());
     }
   }
-  for (size_t i = 0; i < best.size(); ++i) model.params.all()[i].tensor.copy_from(best[i]);
+  for (size_t i = 0; i < best.size(); ++i) {
+    Tensor p = model.params.all()[i].tensor;  // a handle: copying into it writes the registered parameter
+    p.copy_from(best[i]);
+  }
   Scores t = evaluate(model, test, vocab, max_words);
   fmt::print("best epoch {} (dev accuracy {:.4f}) | R8 test accuracy {:.4f} macro-F1 {:.4f}\n", best_epoch, best_dev,
              t.accuracy, t.macro_f1);

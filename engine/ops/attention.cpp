@@ -28,16 +28,37 @@ struct AttnDims {
   int64_t B, T, C, NH, HS;
   double p;  // effective dropout probability: 0 when not training
   uint64_t seed, offset;
+
+  // parallel_for's grain over the B*NH pairs. Inside a parallel region Eigen's GEMMs run single-threaded, so
+  // each pair is computed the same way whatever the thread count. Tiny problems stay serial (a parallel
+  // region costs more than they do); their per-pair GEMMs are then far below Eigen's own threading threshold.
+  int64_t grain() const { return B * NH * T * T * HS >= (1 << 16) ? 1 : B * NH + 1; }
 };
 
-// x (T,T) of pair bh *= keep * 1/(1-p): the forward's dropout on P, and the same mask on dL/d(dropped P).
+// x (T,T) of pair bh *= keep * scale under the mask convention of engine/ops/dropout.h, and y (T,T) likewise
+// unless null: the forward's dropout on P; in backward one mask walk for P and for dL/d(dropped P). Element e
+// of the flattened (B,NH,T,T) tensor is lane e % 4 of counter offset + e / 4. Whole groups of four take the
+// branch-free path, where the compiler evaluates philox4x32 once per group; only the groups straddling the
+// pair's boundaries are checked per lane.
 template <class T>
-void apply_dropout(T* x, const AttnDims& d, int64_t bh) {
-  const int64_t n = d.T * d.T;
-  const uint64_t base = static_cast<uint64_t>(bh * n);
-  const T keep_scale = d.p < 1 ? static_cast<T>(1 / (1 - d.p)) : T(0);
-  for (int64_t i = 0; i < n; ++i)
-    x[i] = philox_uniform(d.seed, d.offset, base + static_cast<uint64_t>(i)) >= d.p ? x[i] * keep_scale : T(0);
+void apply_dropout(const AttnDims& d, int64_t bh, T* x, T* y = nullptr) {
+  const int64_t n = d.T * d.T, begin = bh * n, end = begin + n;
+  const float p = static_cast<float>(d.p);
+  const T scale = T(1) / (T(1) - static_cast<T>(d.p));
+  auto drop = [&](int64_t g, int64_t lane) {
+    const bool keep = philox_uniform(d.seed, d.offset + static_cast<uint64_t>(g), static_cast<uint64_t>(lane)) >= p;
+    const int64_t i = 4 * g + lane - begin;
+    x[i] = keep ? x[i] * scale : T(0);
+    if (y) y[i] = keep ? y[i] * scale : T(0);
+  };
+  for (int64_t g = begin / 4; g * 4 < end; ++g) {
+    if (4 * g >= begin && 4 * g + 4 <= end) {
+      for (int64_t lane = 0; lane < 4; ++lane) drop(g, lane);
+    } else {
+      for (int64_t lane = 0; lane < 4; ++lane)
+        if (4 * g + lane >= begin && 4 * g + lane < end) drop(g, lane);
+    }
+  }
 }
 
 // out (B,T,C); probs (B,NH,T,T) softmax before dropout, or null when backward will not run
@@ -46,8 +67,6 @@ template <class T>
 void attention_forward(T* out, T* probs, const T* qkv, const T* mask, const AttnDims& d) {
   const int64_t T_ = d.T, C = d.C, HS = d.HS;
   const T scale = static_cast<T>(1 / std::sqrt(static_cast<double>(HS)));
-  // grain 1: always inside a parallel region, so Eigen's GEMMs below stay single-threaded and every (b, h)
-  // is computed the same way whatever the thread count.
   parallel_for(d.B * d.NH, [&](int64_t bh) {
     const int64_t b = bh / d.NH, h = bh % d.NH;
     const T* q_ptr = qkv + b * T_ * 3 * C + h * HS;
@@ -77,12 +96,12 @@ void attention_forward(T* out, T* probs, const T* qkv, const T* mask, const Attn
     Strided<T> o(out + b * T_ * C + h * HS, T_, HS, Eigen::OuterStride<>(C));
     if (d.p > 0) {
       RowMat<T> dropped = p;
-      apply_dropout(dropped.data(), d, bh);
+      apply_dropout(d, bh, dropped.data());
       o.noalias() = dropped * v;
     } else {
       o.noalias() = p * v;
     }
-  }, 1);
+  }, d.grain());
 }
 
 // dqkv (B,T,3C) +=; dout (B,T,C); probs (B,NH,T,T) saved by the forward; qkv (B,T,3C)
@@ -105,9 +124,8 @@ void attention_backward(T* dqkv, const T* dout, const T* probs, const T* qkv, co
     RowMat<T> dp = dout_h * v.transpose();  // dL/d(dropped P), then dL/dP, then dL/d(scores)
     if (d.p > 0) {
       RowMat<T> dropped = p;
-      apply_dropout(dropped.data(), d, bh);
+      apply_dropout(d, bh, dropped.data(), dp.data());
       dv.noalias() += dropped.transpose() * dout_h;
-      apply_dropout(dp.data(), d, bh);
     } else {
       dv.noalias() += p.transpose() * dout_h;
     }
@@ -121,7 +139,7 @@ void attention_backward(T* dqkv, const T* dout, const T* probs, const T* qkv, co
     }
     dq.noalias() += scale * (dp * k);
     dk.noalias() += scale * (dp.transpose() * q);
-  }, 1);
+  }, d.grain());
 }
 
 }  // namespace
@@ -141,10 +159,11 @@ Tensor self_attention(const Tensor& qkv, const Tensor& mask_add, int64_t num_hea
   if (mask_add.defined()) {
     check_same_dtype(op, "mask_add", mask_add, "qkv", qkv);
     check_cpu(op, mask_add);
-    DOCBERT_CHECK(mask_add.shape() == Shape({B, T}), "{}: mask shape mismatch: 'mask_add' is {} but 'qkv' {} needs ({},{})",
-                  op, shape_str(mask_add.shape()), shape_str(qkv.shape()), B, T);
+    DOCBERT_CHECK(mask_add.shape() == Shape({B, T}),
+                  "{}: mask shape mismatch: 'mask_add' is {} but 'qkv' {} needs ({},{})", op,
+                  shape_str(mask_add.shape()), shape_str(qkv.shape()), B, T);
   }
-  DOCBERT_CHECK(dropout_p >= 0 && dropout_p <= 1, "{}: dropout_p must be in [0, 1], got {}", op, dropout_p);
+  DOCBERT_CHECK(dropout_p >= 0 && dropout_p < 1, "{}: dropout_p must be in [0, 1), got {}", op, dropout_p);
   const AttnDims d{B, T, C, num_heads, C / num_heads, training ? dropout_p : 0.0, seed, offset};
 
   const bool record = grad_needed({&qkv});

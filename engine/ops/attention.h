@@ -21,10 +21,10 @@ namespace docbert {
 //             real tokens, a large negative (HF's -10000, or the dtype's lowest) for padding; broadcast over
 //             heads and query positions (HF's "extended attention mask"). Never receives a gradient.
 //   num_heads NH >= 1; C must be a multiple of NH.
-//   dropout_p attention-probability dropout in [0, 1], applied only when `training`. Element i of the
-//             flattened (B, NH, T, T) probability tensor is kept iff philox_uniform(seed, offset, i) >= p and
-//             then scaled by 1/(1-p) (the convention of engine/ops/dropout, so the CUDA kernel draws the same
-//             mask). The caller reserves the counters, e.g. offset = rng.take(B*NH*T*T).
+//   dropout_p attention-probability dropout in [0, 1), applied only when `training`, under the mask convention
+//             of engine/ops/dropout.h (so the CUDA kernel draws the same mask): element i of the flattened
+//             (B, NH, T, T) probability tensor is kept iff philox_uniform(seed, offset, i) >= float(p), and
+//             kept ones are scaled by 1/(1-p). The caller reserves the counters: offset = rng.take(B*NH*T*T).
 //   returns   (B, T, C), head h in columns [h*HS,(h+1)*HS): ready for the output projection.
 //
 // Rows of padded QUERY positions are computed like any other (as in HF); only keys are masked. When autograd

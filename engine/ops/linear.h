@@ -22,12 +22,14 @@ namespace docbert {
 // Backward: dx += dout weight, dweight += dout^T x, dbias += dout summed over the rows.
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
 
-// out = op(a) op(b), with op(m) = m^T (of the last two dims) when the flag is set.
-//   a    (N..., M, K), or (N..., K, M) with trans_a
-//   b    (N..., K, N), or (N..., N, K) with trans_b; the leading dims N... must equal a's, or b is 2-D and
-//        shared by every batch element (a 2-D b with trans_a false is folded into one GEMM)
-//   out  (N..., M, N) newly allocated
-// Attention uses matmul(q, k, false, true) for (B,NH,T,HS) x (B,NH,T,HS) -> (B,NH,T,T) scores.
+// out = op(a) op(b) for every batch index, with op(m) = m^T (of the last two dims) when the flag is set.
+//   a    (B..., M, K), or (B..., K, M) with trans_a; B... any number of batch dims, including none
+//   b    (B..., K, N), or (B..., N, K) with trans_b; the same batch dims as a, or none: a 2-D b is shared by every
+//        batch element (with trans_a false the batch is folded into one (B*M, K) GEMM; otherwise b's gradient
+//        is summed over the batch serially, in batch order)
+//   out  (B..., M, N) newly allocated
+// Backward: d op(a) += dout op(b)^T and d op(b) += op(a)^T dout, per batch element.
+// E.g. attention scores q k^T: matmul(q, k, false, true) on (B,NH,T,HS) x (B,NH,T,HS) -> (B,NH,T,T).
 Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans_b = false);
 
 }  // namespace docbert

@@ -39,7 +39,11 @@ struct LstmOutput {
 // x and every weight/bias are differentiable. The sequences are processed longest first so that the active
 // ones at each step form a contiguous (B_active, H) block for the recurrent GEMM; the input projection of all
 // real time steps is one GEMM. When autograd records the op, the gate activations and the cell and hidden
-// states of every real step are kept for backpropagation through time. Deterministic.
+// states of every real step are kept for backpropagation through time.
+//
+// Determinism: as for linear() (engine/ops/linear.h), the GEMMs run on Eigen's OpenMP threads, which split
+// the output and never a sum, and every other reduction runs in a fixed order; results are reproducible run to
+// run and bit-identical for any thread count >= 2 (Eigen blocks K differently on exactly 1 thread).
 LstmOutput lstm_layer(const Tensor& x, const Tensor& lengths, const Tensor& w_ih, const Tensor& w_hh,
                       const Tensor& b_ih, const Tensor& b_hh, bool reverse);
 

@@ -96,7 +96,7 @@ TEST_CASE("autograd: fan-out accumulates, leaves keep accumulating, tape is rele
   CHECK_FALSE(x.grad().defined());
 }
 
-TEST_CASE("autograd: no-grad scope records nothing; rules on leaves", "[autograd]") {
+TEST_CASE("autograd: no-grad scope records nothing, rules on leaves", "[autograd]") {
   Tensor x = Tensor::from_vector<float>({1, 2}, {2});
   x.set_requires_grad(true);
   {

@@ -1,0 +1,254 @@
+// LSTM layer: a packed schedule of the ragged batch, forward/backward kernels over raw pointers, then the
+// autograd wrapper. Dimension letters: B batch, T time, I input size, H hidden, G = 4H, N = sum of lengths.
+#include "engine/ops/lstm.h"
+
+#include "engine/autograd.h"
+#include "engine/parallel.h"
+
+#include <Eigen/Dense>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <utility>
+#include <vector>
+
+namespace docbert {
+
+namespace {
+
+template <class T>
+using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <class T>
+using Mat = Eigen::Map<RowMat<T>>;
+template <class T>
+using ConstMat = Eigen::Map<const RowMat<T>>;
+
+// The packed layout (as pack_padded_sequence): sequences sorted longest first (stable), step s holds the n[s]
+// sequences with length > s as rows [off[s], off[s] + n[s]) of every (N, .) buffer, row r of a step being
+// sequence order[r]. Step s of sequence b is time s (forward) or len_b - 1 - s (reverse).
+struct LstmPlan {
+  int64_t B = 0, T = 0, I = 0, H = 0, N = 0;
+  std::vector<int64_t> order;  // (B) batch index of sorted row r
+  std::vector<int64_t> len;    // (B) length of sorted row r
+  std::vector<int64_t> n, off;  // (S) active rows and first packed row of each step, S = longest length
+  std::vector<int64_t> pos;    // (N) packed row -> row b*T + t of x and out
+};
+
+LstmPlan make_plan(const Tensor& lengths, int64_t B, int64_t T, int64_t I, int64_t H, bool reverse) {
+  LstmPlan p;
+  p.B = B, p.T = T, p.I = I, p.H = H;
+  std::vector<int64_t> lens(static_cast<size_t>(B));
+  for (int64_t b = 0; b < B; ++b) {
+    lens[b] = index_at(lengths, b);
+    DOCBERT_CHECK(lens[b] >= 1 && lens[b] <= T, "lstm_layer: lengths[{}] = {} is outside [1, T={}]", b, lens[b], T);
+  }
+  p.order.resize(static_cast<size_t>(B));
+  for (int64_t b = 0; b < B; ++b) p.order[b] = b;
+  std::stable_sort(p.order.begin(), p.order.end(), [&](int64_t a, int64_t b) { return lens[a] > lens[b]; });
+  for (int64_t b : p.order) p.len.push_back(lens[b]);
+  const int64_t S = B ? p.len[0] : 0;
+  for (int64_t s = 0; s < S; ++s) {
+    int64_t n = 0;
+    while (n < B && p.len[n] > s) ++n;
+    p.off.push_back(p.N);
+    p.n.push_back(n);
+    for (int64_t r = 0; r < n; ++r) {
+      const int64_t t = reverse ? p.len[r] - 1 - s : s;
+      p.pos.push_back(p.order[r] * T + t);
+    }
+    p.N += n;
+  }
+  return p;
+}
+
+template <class T>
+T stable_sigmoid(T v) {  // split by sign so exp() never overflows
+  if (v >= 0) return T(1) / (T(1) + std::exp(-v));
+  const T e = std::exp(v);
+  return e / (T(1) + e);
+}
+
+// xp (N,I) = rows pos[p] of x (B*T, I): the inputs of every real step, in packed order.
+template <class T>
+RowMat<T> gather_rows(const T* x, const LstmPlan& p) {
+  RowMat<T> xp(p.N, p.I);
+  parallel_for(p.N, [&](int64_t k) { std::memcpy(xp.data() + k * p.I, x + p.pos[k] * p.I, sizeof(T) * p.I); }, 256);
+  return xp;
+}
+
+// Saved for backward (packed rows): gates (N,G) activations i, f, g, o; cs (N,H) c_t; hs (N,H) h_t.
+// out (B,T,H) zero-filled by the caller; h_n, c_n (B,H); x (B,T,I); w_ih (G,I); w_hh (G,H); bias (G) or null.
+template <class T>
+void lstm_forward(T* out, T* h_n, T* c_n, T* gates, T* cs, T* hs, const T* x, const T* w_ih, const T* w_hh,
+                  const T* bias, const LstmPlan& p) {
+  const int64_t H = p.H, G = 4 * H;
+  Mat<T> gates_all(gates, p.N, G);
+  gates_all.noalias() = gather_rows(x, p) * ConstMat<T>(w_ih, G, p.I).transpose();
+  if (bias) gates_all.rowwise() += Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(bias, G);
+  ConstMat<T> whh(w_hh, G, H);
+  for (size_t s = 0; s < p.n.size(); ++s) {
+    const int64_t n = p.n[s], off = p.off[s], prev = s ? p.off[s - 1] : 0;
+    // The first n rows of the previous step are exactly this step's sequences: h_{t-1} is one block.
+    if (s) Mat<T>(gates + off * G, n, G).noalias() += ConstMat<T>(hs + prev * H, n, H) * whh.transpose();
+    parallel_for(n * H, [&](int64_t k) {
+      const int64_t r = k / H, j = k % H;
+      T* g_row = gates + (off + r) * G;
+      const T i = stable_sigmoid(g_row[j]), f = stable_sigmoid(g_row[H + j]), g = std::tanh(g_row[2 * H + j]),
+              o = stable_sigmoid(g_row[3 * H + j]);
+      const T c_prev = s ? cs[(prev + r) * H + j] : T(0);
+      const T c = f * c_prev + i * g;
+      g_row[j] = i, g_row[H + j] = f, g_row[2 * H + j] = g, g_row[3 * H + j] = o;
+      cs[(off + r) * H + j] = c;
+      hs[(off + r) * H + j] = o * std::tanh(c);
+    });
+  }
+  parallel_for(p.N, [&](int64_t k) { std::memcpy(out + p.pos[k] * H, hs + k * H, sizeof(T) * H); }, 256);
+  for (int64_t r = 0; r < p.B; ++r) {
+    const int64_t last = p.off[p.len[r] - 1] + r, b = p.order[r];
+    std::memcpy(h_n + b * H, hs + last * H, sizeof(T) * H);
+    std::memcpy(c_n + b * H, cs + last * H, sizeof(T) * H);
+  }
+}
+
+// Backpropagation through time. dout (B,T,H), dh_n, dc_n (B,H): output gradients, each may be null (= zeros).
+// Accumulates (+=) into dx (B,T,I), dw_ih (G,I), dw_hh (G,H), db_ih, db_hh (G); any of them may be null.
+template <class T>
+void lstm_backward(T* dx, T* dw_ih, T* dw_hh, T* db_ih, T* db_hh, const T* dout, const T* dh_n, const T* dc_n,
+                   const T* gates, const T* cs, const T* hs, const T* x, const T* w_ih, const T* w_hh,
+                   const LstmPlan& p) {
+  const int64_t H = p.H, G = 4 * H, S = static_cast<int64_t>(p.n.size());
+  RowMat<T> dgates(p.N, G);                    // dL/d(pre-activation gates), packed
+  RowMat<T> dh = RowMat<T>::Zero(p.B, H);      // dL/dh of the current step from later steps, sorted rows
+  RowMat<T> dc = RowMat<T>::Zero(p.B, H);
+  ConstMat<T> whh(w_hh, G, H);
+  for (int64_t s = S - 1; s >= 0; --s) {
+    const int64_t n = p.n[s], off = p.off[s], prev = s ? p.off[s - 1] : 0;
+    parallel_for(n * H, [&](int64_t k) {
+      const int64_t r = k / H, j = k % H, row = off + r, b = p.order[r];
+      const bool last = s == p.len[r] - 1;  // the step that produced h_n / c_n and out's last entry
+      T dh_v = dh(r, j) + (dout ? dout[p.pos[row] * H + j] : T(0)) + (last && dh_n ? dh_n[b * H + j] : T(0));
+      T dc_v = dc(r, j) + (last && dc_n ? dc_n[b * H + j] : T(0));
+      const T* g_row = gates + row * G;
+      const T i = g_row[j], f = g_row[H + j], g = g_row[2 * H + j], o = g_row[3 * H + j];
+      const T tc = std::tanh(cs[row * H + j]);
+      dc_v += dh_v * o * (1 - tc * tc);
+      const T c_prev = s ? cs[(prev + r) * H + j] : T(0);
+      T* d_row = dgates.data() + row * G;
+      d_row[j] = dc_v * g * i * (1 - i);
+      d_row[H + j] = dc_v * c_prev * f * (1 - f);
+      d_row[2 * H + j] = dc_v * i * (1 - g * g);
+      d_row[3 * H + j] = dh_v * tc * o * (1 - o);
+      dc(r, j) = dc_v * f;
+    });
+    if (s) dh.topRows(n).noalias() = Mat<T>(dgates.data() + off * G, n, G) * whh;
+  }
+  if (dw_hh && p.N > p.B) {
+    // h_{t-1} for every step but the first (whose h_{t-1} is zero), aligned with dgates' rows [off[1], N).
+    RowMat<T> hprev(p.N - p.B, H);
+    for (int64_t s = 1; s < S; ++s)
+      hprev.middleRows(p.off[s] - p.B, p.n[s]) = ConstMat<T>(hs + p.off[s - 1] * H, p.n[s], H);
+    Mat<T>(dw_hh, G, H).noalias() += dgates.bottomRows(p.N - p.B).transpose() * hprev;
+  }
+  if (dx) {
+    RowMat<T> dxp = dgates * ConstMat<T>(w_ih, G, p.I);
+    parallel_for(p.N, [&](int64_t k) {
+      T* dst = dx + p.pos[k] * p.I;
+      for (int64_t c = 0; c < p.I; ++c) dst[c] += dxp(k, c);
+    }, 256);
+  }
+  if (dw_ih) Mat<T>(dw_ih, G, p.I).noalias() += dgates.transpose() * gather_rows(x, p);
+  if (db_ih || db_hh) {
+    // Column sums, each column by one thread in row order: deterministic.
+    parallel_for(G, [&](int64_t c) {
+      T acc = 0;
+      for (int64_t k = 0; k < p.N; ++k) acc += dgates(k, c);
+      if (db_ih) db_ih[c] += acc;
+      if (db_hh) db_hh[c] += acc;
+    }, 256);
+  }
+}
+
+template <class T>
+T* grad_ptr(Tensor& t) {
+  return t.defined() && t.requires_grad() ? t.grad_buffer().template data<T>() : nullptr;
+}
+template <class T>
+const T* data_or_null(const Tensor& t) {
+  return t.defined() ? t.data<T>() : nullptr;
+}
+
+}  // namespace
+
+LstmOutput lstm_layer(const Tensor& x, const Tensor& lengths, const Tensor& w_ih, const Tensor& w_hh,
+                      const Tensor& b_ih, const Tensor& b_hh, bool reverse) {
+  const char* op = "lstm_layer";
+  check_dim(op, "x", x, 3);
+  check_float(op, "x", x);
+  check_cpu(op, x);
+  check_dim(op, "w_ih", w_ih, 2);
+  check_dim(op, "w_hh", w_hh, 2);
+  check_dim(op, "lengths", lengths, 1);
+  check_same_dtype(op, "w_ih", w_ih, "x", x);
+  check_same_dtype(op, "w_hh", w_hh, "x", x);
+  check_cpu(op, w_ih);
+  check_cpu(op, w_hh);
+  check_cpu(op, lengths);
+  const int64_t B = x.size(0), T = x.size(1), I = x.size(2), G = w_hh.size(0), H = G / 4;
+  DOCBERT_CHECK(G % 4 == 0 && w_hh.size(1) == H, "{}: 'w_hh' must be (4H, H), got {}", op, w_hh.describe());
+  DOCBERT_CHECK(w_ih.shape() == Shape({G, I}), "{}: 'w_ih' must be (4H, I) = ({},{}) for 'x' {} and 'w_hh' {}, got {}",
+                op, G, I, shape_str(x.shape()), shape_str(w_hh.shape()), shape_str(w_ih.shape()));
+  DOCBERT_CHECK(lengths.size(0) == B, "{}: 'lengths' must be (B) = ({}) for 'x' {}, got {}", op, B,
+                shape_str(x.shape()), lengths.describe());
+  DOCBERT_CHECK(lengths.dtype() == DType::I32 || lengths.dtype() == DType::I64,
+                "{}: 'lengths' must be i32 or i64, got {}", op, lengths.describe());
+  for (const auto& [name, b] : {std::pair<const char*, const Tensor*>{"b_ih", &b_ih}, {"b_hh", &b_hh}}) {
+    if (!b->defined()) continue;
+    check_same_dtype(op, name, *b, "x", x);
+    check_cpu(op, *b);
+    DOCBERT_CHECK(b->shape() == Shape({G}), "{}: '{}' must be (4H) = ({}), got {}", op, name, G, b->describe());
+  }
+  auto plan = std::make_shared<const LstmPlan>(make_plan(lengths, B, T, I, H, reverse));
+
+  LstmOutput res{Tensor::zeros({B, T, H}, x.dtype()), Tensor::empty({B, H}, x.dtype()),
+                 Tensor::empty({B, H}, x.dtype())};
+  Tensor gates = Tensor::empty({plan->N, G}, x.dtype());
+  Tensor cs = Tensor::empty({plan->N, H}, x.dtype()), hs = Tensor::empty({plan->N, H}, x.dtype());
+  dispatch_float(x.dtype(), op, [&](auto tag) {
+    using F = decltype(tag);
+    std::vector<F> bias;
+    if (b_ih.defined() || b_hh.defined()) {
+      bias.assign(static_cast<size_t>(G), F(0));
+      for (const Tensor* b : {&b_ih, &b_hh})
+        if (b->defined())
+          for (int64_t k = 0; k < G; ++k) bias[k] += b->data<F>()[k];
+    }
+    lstm_forward(res.out.data<F>(), res.h_n.data<F>(), res.c_n.data<F>(), gates.data<F>(), cs.data<F>(),
+                 hs.data<F>(), x.data<F>(), w_ih.data<F>(), w_hh.data<F>(), bias.empty() ? nullptr : bias.data(),
+                 *plan);
+  });
+
+  if (grad_needed({&x, &w_ih, &w_hh, &b_ih, &b_hh})) {
+    // Node inputs: x, w_ih, w_hh, then whichever biases exist (an undefined tensor cannot sit on the tape).
+    std::vector<Tensor> inputs{x, w_ih, w_hh};
+    const int bi = b_ih.defined() ? static_cast<int>(inputs.size()) : -1;
+    if (b_ih.defined()) inputs.push_back(b_ih);
+    const int bh = b_hh.defined() ? static_cast<int>(inputs.size()) : -1;
+    if (b_hh.defined()) inputs.push_back(b_hh);
+    record_node(op, std::move(inputs), {res.out, res.h_n, res.c_n}, [plan, gates, cs, hs, bi, bh](Node& n) {
+      dispatch_float(n.inputs[0].dtype(), "lstm_layer", [&](auto tag) {
+        using F = decltype(tag);
+        Tensor none;
+        lstm_backward(grad_ptr<F>(n.inputs[0]), grad_ptr<F>(n.inputs[1]), grad_ptr<F>(n.inputs[2]),
+                      grad_ptr<F>(bi >= 0 ? n.inputs[bi] : none), grad_ptr<F>(bh >= 0 ? n.inputs[bh] : none),
+                      data_or_null<F>(n.outputs[0].grad()), data_or_null<F>(n.outputs[1].grad()),
+                      data_or_null<F>(n.outputs[2].grad()), gates.data<F>(), cs.data<F>(), hs.data<F>(),
+                      n.inputs[0].data<F>(), n.inputs[1].data<F>(), n.inputs[2].data<F>(), *plan);
+      });
+    });
+  }
+  return res;
+}
+
+}  // namespace docbert
