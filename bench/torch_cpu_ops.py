@@ -26,7 +26,7 @@ def timeit(fn, min_time=1.0):
 
 
 def bench_linear(M, K, N, bwd):
-    x = torch.rand(M, K, requires_grad=bwd) * 2 - 1
+    x = (torch.rand(M, K) * 2 - 1).requires_grad_(bwd)
     lin = torch.nn.Linear(K, N)
     g = torch.rand(M, N)
 

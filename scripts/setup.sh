@@ -2,12 +2,14 @@
 # Installs the Debian packages docbert builds with, skipping what is already installed (idempotent).
 # Usage: scripts/setup.sh [--with-torch]   (--with-torch adds python3-torch for golden fixtures and the
 #                                           PyTorch side of the CPU benchmark; tests and builds never need it)
+# Debian's python3-torch does its GEMMs through the system libblas.so.3; libopenblas0-pthread makes that
+# OpenBLAS instead of the reference BLAS, otherwise the PyTorch baseline would be a strawman.
 set -euo pipefail
 
 pkgs=(build-essential cmake ninja-build pkg-config git
       libeigen3-dev catch2 libcli11-dev nlohmann-json3-dev libfmt-dev libbenchmark-dev
       libsentencepiece-dev libutf8proc-dev)
-if [[ "${1:-}" == "--with-torch" ]]; then pkgs+=(python3-torch python3-numpy); fi
+if [[ "${1:-}" == "--with-torch" ]]; then pkgs+=(python3-torch python3-numpy libopenblas0-pthread); fi
 
 missing=()
 for p in "${pkgs[@]}"; do

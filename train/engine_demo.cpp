@@ -160,9 +160,9 @@ Scores evaluate(const Model& m, const std::vector<Doc>& docs, const Vocab& vocab
 int run(int argc, char** argv) {
   CLI::App app{"engine_demo: train a word-embedding classifier on R8 with docbert's engine (CPU)"};
   std::string data_dir = "../shared/data/r8-r52", output_dir;
-  int epochs = 4, batch_size = 32, threads = 0, min_count = 2;
+  int epochs = 8, batch_size = 32, threads = 0, min_count = 2;
   int64_t dim = 128, max_words = 256;
-  double lr = 2e-3, weight_decay = 0.01, warmup = 0.1, max_grad_norm = 1.0, dev_fraction = 0.1;
+  double lr = 3e-3, weight_decay = 0.01, warmup = 0.1, max_grad_norm = 1.0, dev_fraction = 0.1;
   uint64_t seed = 3435;
   app.add_option("--data-dir", data_dir, "folder holding r8-train.txt and r8-test.txt")->capture_default_str();
   app.add_option("--output-dir", output_dir, "write the best model here as model.safetensors (optional)");
