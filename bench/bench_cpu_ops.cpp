@@ -100,10 +100,18 @@ void gemm_shapes(benchmark::internal::Benchmark* b) {
 }  // namespace
 
 BENCHMARK(BM_linear)->Apply(gemm_shapes)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_attention)->ArgNames({"B", "T", "C", "NH", "bwd"})->Args({1, 512, 768, 12, 0})->Args({1, 512, 768, 12, 1})
-    ->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_lstm)->ArgNames({"B", "T", "I", "H", "bwd"})->Args({32, 256, 300, 512, 0})->Args({32, 256, 300, 512, 1})
-    ->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_attention)
+    ->ArgNames({"B", "T", "C", "NH", "bwd"})
+    ->Args({1, 512, 768, 12, 0})
+    ->Args({1, 512, 768, 12, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(BM_lstm)
+    ->ArgNames({"B", "T", "I", "H", "bwd"})
+    ->Args({32, 256, 300, 512, 0})
+    ->Args({32, 256, 300, 512, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 int main(int argc, char** argv) {
   // Same thread count as the PyTorch side: DOCBERT_THREADS, default 2 (this project's CPU machines).

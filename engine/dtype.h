@@ -16,9 +16,9 @@ enum class DType : uint8_t { F32, F64, BF16, I32, I64 };
 enum class Device : uint8_t { CPU, CUDA };
 
 size_t dtype_size(DType t);
-const char* dtype_name(DType t);   // "f32", "f64", "bf16", "i32", "i64"
-const char* device_name(Device d); // "cpu", "cuda"
-bool dtype_is_float(DType t);      // f32, f64, bf16
+const char* dtype_name(DType t);    // "f32", "f64", "bf16", "i32", "i64"
+const char* device_name(Device d);  // "cpu", "cuda"
+bool dtype_is_float(DType t);       // f32, f64, bf16
 
 // bfloat16 as raw bits; conversion from float rounds to nearest even and keeps NaN a NaN.
 struct bf16 {
@@ -44,11 +44,27 @@ struct bf16 {
 };
 
 // Maps a C++ element type to its DType (used by Tensor::data<T>() to check the type).
-template <class T> struct dtype_of;
-template <> struct dtype_of<float> { static constexpr DType value = DType::F32; };
-template <> struct dtype_of<double> { static constexpr DType value = DType::F64; };
-template <> struct dtype_of<bf16> { static constexpr DType value = DType::BF16; };
-template <> struct dtype_of<int32_t> { static constexpr DType value = DType::I32; };
-template <> struct dtype_of<int64_t> { static constexpr DType value = DType::I64; };
+template <class T>
+struct dtype_of;
+template <>
+struct dtype_of<float> {
+  static constexpr DType value = DType::F32;
+};
+template <>
+struct dtype_of<double> {
+  static constexpr DType value = DType::F64;
+};
+template <>
+struct dtype_of<bf16> {
+  static constexpr DType value = DType::BF16;
+};
+template <>
+struct dtype_of<int32_t> {
+  static constexpr DType value = DType::I32;
+};
+template <>
+struct dtype_of<int64_t> {
+  static constexpr DType value = DType::I64;
+};
 
 }  // namespace docbert

@@ -30,8 +30,8 @@ class Error : public std::runtime_error {
 #define DOCBERT_THROW(...) throw ::docbert::Error(::fmt::format(__VA_ARGS__), __FILE__, __LINE__)
 
 // Throws when `cond` is false; the message should name the op, the argument and what was expected.
-#define DOCBERT_CHECK(cond, ...)  \
-  do {                            \
+#define DOCBERT_CHECK(cond, ...)             \
+  do {                                       \
     if (!(cond)) DOCBERT_THROW(__VA_ARGS__); \
   } while (0)
 

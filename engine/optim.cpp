@@ -24,9 +24,8 @@ struct AdamScalars {
 template <class T>
 static void adam_step(T* p, const T* g, T* m, T* v, int64_t N, const AdamScalars& s) {
   // Coefficients are formed in double and rounded once, as PyTorch does with its Python-float scalars.
-  const T lr = T(s.lr), b1 = T(s.beta1), b2 = T(s.beta2), one_minus_b1 = T(1 - s.beta1),
-          one_minus_b2 = T(1 - s.beta2), eps = T(s.eps), bc1 = T(s.bc1), bc2_sqrt = T(s.bc2_sqrt), l2 = T(s.l2),
-          wd = T(s.decoupled);
+  const T lr = T(s.lr), b1 = T(s.beta1), b2 = T(s.beta2), one_minus_b1 = T(1 - s.beta1), one_minus_b2 = T(1 - s.beta2),
+          eps = T(s.eps), bc1 = T(s.bc1), bc2_sqrt = T(s.bc2_sqrt), l2 = T(s.l2), wd = T(s.decoupled);
   parallel_for(N, [&](int64_t i) {
     T gi = g[i] + l2 * p[i];
     m[i] = b1 * m[i] + one_minus_b1 * gi;
@@ -73,8 +72,7 @@ class StateLoader {
   StateLoader(const char* op, const std::vector<NamedTensor>& state) : op_(op) {
     for (const NamedTensor& e : state) {
       DOCBERT_CHECK(e.tensor.defined(), "{} load_state: entry '{}' is undefined", op_, e.name);
-      DOCBERT_CHECK(entries_.emplace(e.name, e.tensor).second, "{} load_state: entry '{}' appears twice", op_,
-                    e.name);
+      DOCBERT_CHECK(entries_.emplace(e.name, e.tensor).second, "{} load_state: entry '{}' appears twice", op_, e.name);
     }
   }
   // Queues dst <- entry `name` (converted to dst's dtype); `what` says what dst is, for the error message.
@@ -142,8 +140,8 @@ AdamBase::AdamBase(const char* op, ParameterRegistry& params, Rule rule,
 
 void AdamBase::step(double lr) {
   DOCBERT_CHECK(registry_->size() == slots_.size(),
-                "{}: the registry has {} parameters but the optimizer was built for {}; build it after the model",
-                op_, registry_->size(), slots_.size());
+                "{}: the registry has {} parameters but the optimizer was built for {}; build it after the model", op_,
+                registry_->size(), slots_.size());
   // Check every gradient before touching anything, so a bad one leaves parameters and state unchanged.
   for (const Slot& s : slots_) {
     const Tensor& p = s.param.tensor;

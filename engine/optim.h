@@ -44,7 +44,7 @@ struct AdamWConfig {
   double beta1 = 0.9;    // decay of the first moment m
   double beta2 = 0.999;  // decay of the second moment v
   double eps = 1e-6;     // added to sqrt(v^) (BERT's value; PyTorch's default is 1e-8)
-  double weight_decay = 0.0;  // decoupled decay coefficient wd, applied to parameters the filter accepts
+  double weight_decay = 0.0;    // decoupled decay coefficient wd, applied to parameters the filter accepts
   bool bias_correction = true;  // false reproduces BertAdam (and transformers.AdamW correct_bias=False)
   // Called once per parameter at construction: true means "apply weight decay". Empty: decay every parameter.
   std::function<bool(const std::string& name)> decay_filter = no_decay_for_bias_and_layernorm;
@@ -56,8 +56,8 @@ struct AdamConfig {
   double lr = 1e-3;
   double beta1 = 0.9;
   double beta2 = 0.999;
-  double eps = 1e-8;         // PyTorch's default
-  double weight_decay = 0.0; // L2 coefficient: g <- g + wd p
+  double eps = 1e-8;          // PyTorch's default
+  double weight_decay = 0.0;  // L2 coefficient: g <- g + wd p
 };
 
 // The update shared by AdamW and Adam; construct one of those. The state (m, v, a zero per parameter) is
@@ -89,8 +89,7 @@ class AdamBase {
     Decay decay;
   };
   // `op` names the optimizer in errors. `decays(name)` says whether a parameter gets weight decay.
-  AdamBase(const char* op, ParameterRegistry& params, Rule rule,
-           const std::function<bool(const std::string&)>& decays);
+  AdamBase(const char* op, ParameterRegistry& params, Rule rule, const std::function<bool(const std::string&)>& decays);
 
  private:
   struct Slot {
@@ -160,8 +159,8 @@ double warmup_steps_from_proportion(double proportion, int64_t total_steps);
 struct LrSchedule {
   enum class Kind { Constant, LinearWarmupDecay };
   Kind kind = Kind::Constant;
-  double warmup_steps = 0;  // LinearWarmupDecay only
-  int64_t total_steps = 0;  // LinearWarmupDecay only
+  double warmup_steps = 0;                // LinearWarmupDecay only
+  int64_t total_steps = 0;                // LinearWarmupDecay only
   double multiplier(int64_t step) const;  // Constant: 1
 };
 

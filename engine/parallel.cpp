@@ -1,7 +1,7 @@
 #include "engine/parallel.h"
 
-#include <Eigen/Core>
 #include <omp.h>
+#include <Eigen/Core>
 
 namespace docbert {
 

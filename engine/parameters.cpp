@@ -31,7 +31,10 @@ const Tensor& ParameterRegistry::get(const std::string& name) const {
   for (const NamedTensor& p : params_) {
     size_t k = 0;
     while (k < p.name.size() && k < name.size() && p.name[k] == name[k]) ++k;
-    if (k > best) { best = k; near = p.name; }
+    if (k > best) {
+      best = k;
+      near = p.name;
+    }
   }
   DOCBERT_THROW("parameter '{}' is not registered ({} parameters{})", name, params_.size(),
                 near.empty() ? "" : "; closest: '" + near + "'");

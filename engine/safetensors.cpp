@@ -8,10 +8,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <iterator>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <set>
 
@@ -33,9 +33,9 @@ struct DTypeInfo {
   uint64_t bits;
 };
 constexpr DTypeInfo kDTypes[] = {
-    {"BOOL", 8},     {"F4", 4},        {"F6_E2M3", 6},   {"F6_E3M2", 6}, {"U8", 8},   {"I8", 8},   {"F8_E5M2", 8},
-    {"F8_E4M3", 8},  {"F8_E8M0", 8},   {"I16", 16},      {"U16", 16},    {"F16", 16}, {"BF16", 16}, {"I32", 32},
-    {"U32", 32},     {"F32", 32},      {"C64", 64},      {"F64", 64},    {"I64", 64}, {"U64", 64},
+    {"BOOL", 8},    {"F4", 4},      {"F6_E2M3", 6}, {"F6_E3M2", 6}, {"U8", 8},   {"I8", 8},    {"F8_E5M2", 8},
+    {"F8_E4M3", 8}, {"F8_E8M0", 8}, {"I16", 16},    {"U16", 16},    {"F16", 16}, {"BF16", 16}, {"I32", 32},
+    {"U32", 32},    {"F32", 32},    {"C64", 64},    {"F64", 64},    {"I64", 64}, {"U64", 64},
 };
 
 // Position of `name` in kDTypes, or -1.
@@ -48,11 +48,16 @@ int dtype_rank(const std::string& name) {
 // The file's dtype string for a docbert dtype.
 const char* file_dtype(DType t) {
   switch (t) {
-    case DType::F32: return "F32";
-    case DType::F64: return "F64";
-    case DType::BF16: return "BF16";
-    case DType::I32: return "I32";
-    case DType::I64: return "I64";
+    case DType::F32:
+      return "F32";
+    case DType::F64:
+      return "F64";
+    case DType::BF16:
+      return "BF16";
+    case DType::I32:
+      return "I32";
+    case DType::I64:
+      return "I64";
   }
   return "?";
 }
@@ -65,11 +70,21 @@ size_t first_invalid_utf8(const uint8_t* s, size_t n) {
     uint8_t c = s[i];
     size_t len;
     uint32_t cp;
-    if (c < 0x80) { ++i; continue; }
-    if (c >= 0xc2 && c <= 0xdf) { len = 2; cp = c & 0x1fu; }
-    else if (c >= 0xe0 && c <= 0xef) { len = 3; cp = c & 0x0fu; }
-    else if (c >= 0xf0 && c <= 0xf4) { len = 4; cp = c & 0x07u; }
-    else return i;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    if (c >= 0xc2 && c <= 0xdf) {
+      len = 2;
+      cp = c & 0x1fu;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      len = 3;
+      cp = c & 0x0fu;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4;
+      cp = c & 0x07u;
+    } else
+      return i;
     if (n - i < len) return i;
     for (size_t k = 1; k < len; ++k) {
       if ((s[i + k] & 0xc0) != 0x80) return i;
@@ -120,7 +135,7 @@ uint16_t f16_from_double(double x) {
   uint64_t mant = u & ((uint64_t{1} << 52) - 1);
   if (exp == 0x7ff) return static_cast<uint16_t>(sign | (mant ? 0x7e00u : 0x7c00u));
   if (exp == 0) return sign;  // f64 zero or subnormal (< 2^-1022): far below half of f16's 2^-24
-  int e = exp - 1023;                        // x = m * 2^(e-52) with m the 53-bit significand
+  int e = exp - 1023;         // x = m * 2^(e-52) with m the 53-bit significand
   if (e > 15) return static_cast<uint16_t>(sign | 0x7c00u);
   uint64_t m = mant | (uint64_t{1} << 52);
   // Keep 11 significant bits for a normal result; for a subnormal result, count in units of 2^-24.
@@ -229,8 +244,8 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
     if (name == "__metadata__") {
       DOCBERT_CHECK(v.is_object(), "safetensors file '{}': __metadata__ is not an object of strings", path);
       for (const auto& [k, s] : v.items()) {
-        DOCBERT_CHECK(s.is_string(), "safetensors file '{}': __metadata__ value for '{}' is not a string ({})", path,
-                      k, s.type_name());
+        DOCBERT_CHECK(s.is_string(), "safetensors file '{}': __metadata__ value for '{}' is not a string ({})", path, k,
+                      s.type_name());
         f.metadata_[k] = s.get<std::string>();
       }
       continue;
@@ -291,14 +306,18 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
   const uint64_t buffer_size = file_size - 8 - n;
   uint64_t expected = 0;
   for (const SafetensorsEntry& e : f.entries_) {
-    DOCBERT_CHECK(e.begin >= expected, "safetensors file '{}': tensor '{}' (bytes [{}, {})) overlaps the previous "
-                  "tensor, which ends at {}", path, e.name, e.begin, e.end, expected);
+    DOCBERT_CHECK(e.begin >= expected,
+                  "safetensors file '{}': tensor '{}' (bytes [{}, {})) overlaps the previous "
+                  "tensor, which ends at {}",
+                  path, e.name, e.begin, e.end, expected);
     DOCBERT_CHECK(e.begin == expected, "safetensors file '{}': gap of {} bytes before tensor '{}' (bytes [{}, {}))",
                   path, e.begin - expected, e.name, e.begin, e.end);
     expected = e.end;
   }
-  DOCBERT_CHECK(expected <= buffer_size, "safetensors file '{}': data buffer is truncated: the tensors need {} bytes, "
-                "the file has {}", path, expected, buffer_size);
+  DOCBERT_CHECK(expected <= buffer_size,
+                "safetensors file '{}': data buffer is truncated: the tensors need {} bytes, "
+                "the file has {}",
+                path, expected, buffer_size);
   DOCBERT_CHECK(expected == buffer_size, "safetensors file '{}': {} trailing bytes after the last tensor", path,
                 buffer_size - expected);
 
@@ -314,8 +333,7 @@ bool SafetensorsFile::contains(const std::string& name) const { return index_.co
 
 const SafetensorsEntry& SafetensorsFile::entry(const std::string& name) const {
   auto it = index_.find(name);
-  DOCBERT_CHECK(it != index_.end(), "safetensors file '{}': no tensor '{}' ({} tensors)", path_, name,
-                entries_.size());
+  DOCBERT_CHECK(it != index_.end(), "safetensors file '{}': no tensor '{}' ({} tensors)", path_, name, entries_.size());
   return entries_[it->second];
 }
 
@@ -337,8 +355,10 @@ Tensor SafetensorsFile::load(const std::string& name) const {
     if (e.nbytes()) std::memcpy(out.raw_data(), e.data, e.nbytes());
     return out;
   }
-  DOCBERT_THROW("safetensors file '{}': tensor '{}' has dtype {}, which docbert cannot load (it loads F32, F64, "
-                "F16, BF16, I64 and I32)", path_, name, e.dtype);
+  DOCBERT_THROW(
+      "safetensors file '{}': tensor '{}' has dtype {}, which docbert cannot load (it loads F32, F64, "
+      "F16, BF16, I64 and I32)",
+      path_, name, e.dtype);
 }
 
 Tensor SafetensorsFile::load(const std::string& name, DType want) const {
@@ -398,9 +418,8 @@ void save_safetensors(const std::string& path, const std::vector<NamedTensor>& t
     plan.push_back({&nt.name, &nt.tensor, dt, dtype_rank(dt)});
   }
   // The reference writer's order: dtype enum order descending (largest elements first), then name.
-  std::sort(plan.begin(), plan.end(), [](const Planned& a, const Planned& b) {
-    return a.rank != b.rank ? a.rank > b.rank : *a.name < *b.name;
-  });
+  std::sort(plan.begin(), plan.end(),
+            [](const Planned& a, const Planned& b) { return a.rank != b.rank ? a.rank > b.rank : *a.name < *b.name; });
 
   ordered_json header = ordered_json::object();
   if (!metadata.empty()) {

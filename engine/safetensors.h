@@ -25,9 +25,9 @@ namespace docbert {
 // One tensor as it is in the file.
 struct SafetensorsEntry {
   std::string name;
-  std::string dtype;              // as written in the file: "F32", "F16", "BF16", "I64", "U8", "F8_E4M3", ...
-  Shape shape;                    // () for a scalar; may contain 0 (an empty tensor)
-  uint64_t begin = 0;             // byte range [begin, end) in the data buffer (after the header)
+  std::string dtype;   // as written in the file: "F32", "F16", "BF16", "I64", "U8", "F8_E4M3", ...
+  Shape shape;         // () for a scalar; may contain 0 (an empty tensor)
+  uint64_t begin = 0;  // byte range [begin, end) in the data buffer (after the header)
   uint64_t end = 0;
   const uint8_t* data = nullptr;  // the first byte, inside the mapping; valid while the SafetensorsFile lives
   uint64_t nbytes() const { return end - begin; }
@@ -65,7 +65,7 @@ class SafetensorsFile {
  private:
   SafetensorsFile() = default;
   std::string path_;
-  void* map_ = nullptr;   // the whole file, PROT_READ; nullptr for an empty mapping
+  void* map_ = nullptr;  // the whole file, PROT_READ; nullptr for an empty mapping
   size_t map_size_ = 0;
   std::vector<SafetensorsEntry> entries_;
   std::map<std::string, size_t> index_;  // name -> position in entries_
@@ -87,9 +87,9 @@ enum class SafetensorsFloat {
 // fsync'ed), so `path` is either the old file or the complete new one, never a partial write; on failure the
 // temporary is removed. Like the reference writer, the header is padded with spaces to a multiple of 8 bytes
 // and tensors are laid out in the reference's dtype order descending (I64, F64, F32, I32, BF16, F16: element
-// size descending), then by name, so every tensor is aligned to its element size. The JSON header lists "__metadata__" first (only when non-empty), then the tensors in that
-// same order, compact, like the reference's serde_json output: the same tensors give byte-identical files
-// (metadata keys are sorted here; the reference writes them in hash order).
+// size descending), then by name, so every tensor is aligned to its element size. The JSON header lists "__metadata__"
+// first (only when non-empty), then the tensors in that same order, compact, like the reference's serde_json output:
+// the same tensors give byte-identical files (metadata keys are sorted here; the reference writes them in hash order).
 void save_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
                       const std::map<std::string, std::string>& metadata = {},
                       SafetensorsFloat store_as = SafetensorsFloat::Own);

@@ -118,7 +118,10 @@ Tensor make_view(const Tensor& base, const Shape& shape, size_t byte_offset) {
 void Tensor::check_defined(const char* what) const {
   if (!impl_) DOCBERT_THROW("{}: the tensor is undefined", what);
 }
-const Shape& Tensor::shape() const { check_defined("shape"); return impl_->shape; }
+const Shape& Tensor::shape() const {
+  check_defined("shape");
+  return impl_->shape;
+}
 int64_t Tensor::dim() const { return static_cast<int64_t>(shape().size()); }
 int64_t Tensor::size(int64_t d) const {
   int64_t n = dim();
@@ -128,10 +131,23 @@ int64_t Tensor::size(int64_t d) const {
 }
 int64_t Tensor::numel() const { return shape_numel(shape()); }
 size_t Tensor::nbytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype()); }
-DType Tensor::dtype() const { check_defined("dtype"); return impl_->dtype; }
-Device Tensor::device() const { check_defined("device"); return impl_->storage->device; }
-const std::string& Tensor::name() const { check_defined("name"); return impl_->name; }
-Tensor& Tensor::set_name(std::string n) { check_defined("set_name"); impl_->name = std::move(n); return *this; }
+DType Tensor::dtype() const {
+  check_defined("dtype");
+  return impl_->dtype;
+}
+Device Tensor::device() const {
+  check_defined("device");
+  return impl_->storage->device;
+}
+const std::string& Tensor::name() const {
+  check_defined("name");
+  return impl_->name;
+}
+Tensor& Tensor::set_name(std::string n) {
+  check_defined("set_name");
+  impl_->name = std::move(n);
+  return *this;
+}
 
 std::string Tensor::describe() const {
   if (!impl_) return "undefined";
@@ -139,20 +155,29 @@ std::string Tensor::describe() const {
   return impl_->name.empty() ? s : impl_->name + " " + s;
 }
 
-void* Tensor::raw_data() { check_defined("data"); return static_cast<char*>(impl_->storage->data) + impl_->offset; }
+void* Tensor::raw_data() {
+  check_defined("data");
+  return static_cast<char*>(impl_->storage->data) + impl_->offset;
+}
 const void* Tensor::raw_data() const {
   check_defined("data");
   return static_cast<const char*>(impl_->storage->data) + impl_->offset;
 }
 
-template <class T> T* Tensor::data() {
+template <class T>
+T* Tensor::data() {
   check_defined("data");
   DOCBERT_CHECK(dtype() == dtype_of<T>::value, "data<{}>(): tensor is {}", dtype_name(dtype_of<T>::value), describe());
   DOCBERT_CHECK(is_cpu(), "data(): tensor {} is not on the cpu; copy it with .to(Device::CPU)", describe());
   return static_cast<T*>(raw_data());
 }
-template <class T> const T* Tensor::data() const { return const_cast<Tensor*>(this)->data<T>(); }
-#define DOCBERT_INST_DATA(T) template T* Tensor::data<T>(); template const T* Tensor::data<T>() const;
+template <class T>
+const T* Tensor::data() const {
+  return const_cast<Tensor*>(this)->data<T>();
+}
+#define DOCBERT_INST_DATA(T)     \
+  template T* Tensor::data<T>(); \
+  template const T* Tensor::data<T>() const;
 DOCBERT_INST_DATA(float)
 DOCBERT_INST_DATA(double)
 DOCBERT_INST_DATA(bf16)
@@ -164,11 +189,16 @@ DOCBERT_INST_DATA(int64_t)
 static double load_as_double(const Tensor& t, int64_t i) {
   const void* p = t.raw_data();
   switch (t.dtype()) {
-    case DType::F32: return static_cast<const float*>(p)[i];
-    case DType::F64: return static_cast<const double*>(p)[i];
-    case DType::BF16: return static_cast<const bf16*>(p)[i].to_float();
-    case DType::I32: return static_cast<const int32_t*>(p)[i];
-    case DType::I64: return static_cast<double>(static_cast<const int64_t*>(p)[i]);
+    case DType::F32:
+      return static_cast<const float*>(p)[i];
+    case DType::F64:
+      return static_cast<const double*>(p)[i];
+    case DType::BF16:
+      return static_cast<const bf16*>(p)[i].to_float();
+    case DType::I32:
+      return static_cast<const int32_t*>(p)[i];
+    case DType::I64:
+      return static_cast<double>(static_cast<const int64_t*>(p)[i]);
   }
   return 0;
 }
@@ -176,15 +206,26 @@ static double load_as_double(const Tensor& t, int64_t i) {
 static void store_from_double(Tensor& t, int64_t i, double v) {
   void* p = t.raw_data();
   switch (t.dtype()) {
-    case DType::F32: static_cast<float*>(p)[i] = static_cast<float>(v); break;
-    case DType::F64: static_cast<double*>(p)[i] = v; break;
-    case DType::BF16: static_cast<bf16*>(p)[i] = bf16::from_float(static_cast<float>(v)); break;
-    case DType::I32: static_cast<int32_t*>(p)[i] = static_cast<int32_t>(v); break;
-    case DType::I64: static_cast<int64_t*>(p)[i] = static_cast<int64_t>(v); break;
+    case DType::F32:
+      static_cast<float*>(p)[i] = static_cast<float>(v);
+      break;
+    case DType::F64:
+      static_cast<double*>(p)[i] = v;
+      break;
+    case DType::BF16:
+      static_cast<bf16*>(p)[i] = bf16::from_float(static_cast<float>(v));
+      break;
+    case DType::I32:
+      static_cast<int32_t*>(p)[i] = static_cast<int32_t>(v);
+      break;
+    case DType::I64:
+      static_cast<int64_t*>(p)[i] = static_cast<int64_t>(v);
+      break;
   }
 }
 
-template <class T> std::vector<T> Tensor::to_vector() const {
+template <class T>
+std::vector<T> Tensor::to_vector() const {
   Tensor host = is_cpu() ? *this : to(Device::CPU);
   std::vector<T> out(static_cast<size_t>(numel()));
   if (host.dtype() == dtype_of<T>::value) {
@@ -193,8 +234,10 @@ template <class T> std::vector<T> Tensor::to_vector() const {
   }
   for (int64_t i = 0; i < numel(); ++i) {
     double v = load_as_double(host, i);
-    if constexpr (std::is_same_v<T, bf16>) out[i] = bf16::from_float(static_cast<float>(v));
-    else out[i] = static_cast<T>(v);
+    if constexpr (std::is_same_v<T, bf16>)
+      out[i] = bf16::from_float(static_cast<float>(v));
+    else
+      out[i] = static_cast<T>(v);
   }
   return out;
 }
@@ -226,7 +269,8 @@ Tensor Tensor::reshape(const Shape& new_shape) const {
     }
   }
   if (infer >= 0) {
-    DOCBERT_CHECK(known > 0 && numel() % known == 0, "reshape: cannot reshape {} to {}", describe(), shape_str(new_shape));
+    DOCBERT_CHECK(known > 0 && numel() % known == 0, "reshape: cannot reshape {} to {}", describe(),
+                  shape_str(new_shape));
     s[static_cast<size_t>(infer)] = numel() / known;
   }
   DOCBERT_CHECK(shape_numel(s) == numel(), "reshape: cannot reshape {} to {} ({} vs {} elements)", describe(),
@@ -307,8 +351,14 @@ void Tensor::fill(double value) {
 // ---------------------------------------------------------------------------------------------------
 // autograd accessors (the tape itself is in autograd.cpp)
 
-bool Tensor::requires_grad() const { check_defined("requires_grad"); return impl_->requires_grad; }
-bool Tensor::is_leaf() const { check_defined("is_leaf"); return impl_->is_leaf; }
+bool Tensor::requires_grad() const {
+  check_defined("requires_grad");
+  return impl_->requires_grad;
+}
+bool Tensor::is_leaf() const {
+  check_defined("is_leaf");
+  return impl_->is_leaf;
+}
 Tensor& Tensor::set_requires_grad(bool on) {
   check_defined("set_requires_grad");
   DOCBERT_CHECK(impl_->is_leaf, "set_requires_grad: {} is the output of an op; only leaves can be changed", describe());
@@ -316,13 +366,19 @@ Tensor& Tensor::set_requires_grad(bool on) {
   impl_->requires_grad = on;
   return *this;
 }
-const Tensor& Tensor::grad() const { check_defined("grad"); return impl_->grad; }
+const Tensor& Tensor::grad() const {
+  check_defined("grad");
+  return impl_->grad;
+}
 Tensor& Tensor::grad_buffer() {
   check_defined("grad_buffer");
   if (!impl_->grad.defined()) impl_->grad = zeros(shape(), dtype(), device());
   return impl_->grad;
 }
-void Tensor::zero_grad() { check_defined("zero_grad"); impl_->grad = Tensor(); }
+void Tensor::zero_grad() {
+  check_defined("zero_grad");
+  impl_->grad = Tensor();
+}
 
 // ---------------------------------------------------------------------------------------------------
 // checks
@@ -341,8 +397,8 @@ void check_same_dtype(const char* op, const char* an, const Tensor& a, const cha
                 b.describe());
 }
 void check_same_shape(const char* op, const char* an, const Tensor& a, const char* bn, const Tensor& b) {
-  DOCBERT_CHECK(a.shape() == b.shape(), "{}: shape mismatch: '{}' is {} but '{}' is {}", op, an,
-                shape_str(a.shape()), bn, shape_str(b.shape()));
+  DOCBERT_CHECK(a.shape() == b.shape(), "{}: shape mismatch: '{}' is {} but '{}' is {}", op, an, shape_str(a.shape()),
+                bn, shape_str(b.shape()));
 }
 void check_same_device(const char* op, const char* an, const Tensor& a, const char* bn, const Tensor& b) {
   DOCBERT_CHECK(a.device() == b.device(), "{}: device mismatch: '{}' is {} but '{}' is {}", op, an, a.describe(), bn,

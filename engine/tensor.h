@@ -45,7 +45,8 @@ class Tensor {
   static Tensor zeros(const Shape& shape, DType dtype = DType::F32, Device device = Device::CPU);
   static Tensor full(const Shape& shape, double value, DType dtype = DType::F32);
   // Copies `values` (numel must equal shape's) into a new CPU tensor of T's dtype.
-  template <class T> static Tensor from_vector(const std::vector<T>& values, const Shape& shape);
+  template <class T>
+  static Tensor from_vector(const std::vector<T>& values, const Shape& shape);
   static Tensor scalar(double value, DType dtype = DType::F32);  // shape ()
 
   // ---- metadata ----
@@ -58,37 +59,40 @@ class Tensor {
   DType dtype() const;
   Device device() const;
   bool is_cpu() const { return device() == Device::CPU; }
-  std::string describe() const;  // "f32 (4,512) cpu", for error messages
+  std::string describe() const;     // "f32 (4,512) cpu", for error messages
   const std::string& name() const;  // optional, set for parameters; used in error messages
   Tensor& set_name(std::string n);
 
   // ---- data access (CPU only; T must match dtype, checked) ----
-  template <class T> T* data();
-  template <class T> const T* data() const;
+  template <class T>
+  T* data();
+  template <class T>
+  const T* data() const;
   void* raw_data();  // any device, no type check
   const void* raw_data() const;
-  template <class T> std::vector<T> to_vector() const;  // copies to host, converting to T
-  double item() const;  // a one-element tensor's value as double
+  template <class T>
+  std::vector<T> to_vector() const;  // copies to host, converting to T
+  double item() const;               // a one-element tensor's value as double
 
   // ---- views (share storage, record an autograd node when needed) ----
   Tensor reshape(const Shape& shape) const;             // one dimension may be -1
   Tensor slice_rows(int64_t begin, int64_t end) const;  // rows [begin,end) of dim 0
 
   // ---- copies ----
-  Tensor clone() const;                 // same dtype/device, new storage, not part of the graph
-  Tensor to(DType dtype) const;         // converting copy (not differentiable)
-  Tensor to(Device device) const;       // host <-> device copy (not differentiable)
-  Tensor detach() const;                // shares storage, cut from the graph, requires_grad false
-  void copy_from(const Tensor& src);    // same shape and dtype; devices may differ
-  void fill(double value);              // CPU only
+  Tensor clone() const;               // same dtype/device, new storage, not part of the graph
+  Tensor to(DType dtype) const;       // converting copy (not differentiable)
+  Tensor to(Device device) const;     // host <-> device copy (not differentiable)
+  Tensor detach() const;              // shares storage, cut from the graph, requires_grad false
+  void copy_from(const Tensor& src);  // same shape and dtype; devices may differ
+  void fill(double value);            // CPU only
 
   // ---- autograd (engine/autograd.h) ----
   bool requires_grad() const;
-  Tensor& set_requires_grad(bool on);   // only on leaves (parameters, inputs)
+  Tensor& set_requires_grad(bool on);  // only on leaves (parameters, inputs)
   bool is_leaf() const;
-  const Tensor& grad() const;           // undefined until a backward pass reaches this tensor
-  Tensor& grad_buffer();                // the gradient, allocated as zeros on first use
-  void zero_grad();                     // drops the gradient
+  const Tensor& grad() const;  // undefined until a backward pass reaches this tensor
+  Tensor& grad_buffer();       // the gradient, allocated as zeros on first use
+  void zero_grad();            // drops the gradient
   // Runs the recorded tape backwards from this tensor. `seed` is dL/d(this); it may be omitted only when
   // this tensor has one element (seed = 1). Gradients accumulate (+=) into every tensor that requires them;
   // the tape is released afterwards.

@@ -17,15 +17,15 @@ bool cuda_sync_check_enabled();
 
 }  // namespace docbert
 
-#define CUDA_CHECK(expr)                                                               \
-  do {                                                                                 \
-    cudaError_t docbert_err_ = (expr);                                                 \
-    if (docbert_err_ != cudaSuccess)                                                   \
+#define CUDA_CHECK(expr)                                                                 \
+  do {                                                                                   \
+    cudaError_t docbert_err_ = (expr);                                                   \
+    if (docbert_err_ != cudaSuccess)                                                     \
       ::docbert::cuda_fail(cudaGetErrorString(docbert_err_), #expr, __FILE__, __LINE__); \
   } while (0)
 
-#define CUDA_CHECK_LAUNCH()                                                   \
-  do {                                                                        \
-    CUDA_CHECK(cudaGetLastError());                                           \
+#define CUDA_CHECK_LAUNCH()                                                        \
+  do {                                                                             \
+    CUDA_CHECK(cudaGetLastError());                                                \
     if (::docbert::cuda_sync_check_enabled()) CUDA_CHECK(cudaDeviceSynchronize()); \
   } while (0)

@@ -8,9 +8,9 @@
 
 namespace docbert {
 
-int cuda_device_count();                 // 0 when there is no usable device or driver (never throws)
-void* cuda_alloc(size_t nbytes);         // device memory, throws docbert::Error on failure
-void cuda_free(void* ptr);               // ptr from cuda_alloc; errors are ignored (runs in destructors)
+int cuda_device_count();          // 0 when there is no usable device or driver (never throws)
+void* cuda_alloc(size_t nbytes);  // device memory, throws docbert::Error on failure
+void cuda_free(void* ptr);        // ptr from cuda_alloc; errors are ignored (runs in destructors)
 void cuda_memset_zero(void* ptr, size_t nbytes);
 // Copies nbytes between any two pointers (host or device), synchronously.
 void cuda_copy(void* dst, const void* src, size_t nbytes);

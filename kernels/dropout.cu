@@ -39,9 +39,9 @@ template <class Op>
 __global__ void dropout_kernel(Op op, int64_t N, float p, float scale, uint64_t seed, uint64_t offset) {
   const int64_t g = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;  // group of 4 elements
   if (4 * g >= N) return;
-  // Element 4g+lane's word is lane `lane` of counter offset+g, i.e. philox_uniform(seed, offset + g, lane):
-  // the exact function the CPU calls, and the four calls share one philox4x32 evaluation after unrolling
-  // (nvcc merges the identical rounds: the PTX holds one set of 10 Philox rounds per thread, not four).
+    // Element 4g+lane's word is lane `lane` of counter offset+g, i.e. philox_uniform(seed, offset + g, lane):
+    // the exact function the CPU calls, and the four calls share one philox4x32 evaluation after unrolling
+    // (nvcc merges the identical rounds: the PTX holds one set of 10 Philox rounds per thread, not four).
 #pragma unroll
   for (int lane = 0; lane < 4; ++lane) {
     const int64_t i = 4 * g + lane;

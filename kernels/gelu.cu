@@ -22,8 +22,10 @@ __global__ void gelu_forward_kernel(float* out, const float* inp, int64_t N) {
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= N) return;
   const float x = inp[i];
-  if constexpr (TanhForm) out[i] = 0.5f * x * (1.0f + tanhf(kSqrt2OverPi * (x + kCubic * x * x * x)));
-  else out[i] = 0.5f * x * (1.0f + erff(x * kInvSqrt2));
+  if constexpr (TanhForm)
+    out[i] = 0.5f * x * (1.0f + tanhf(kSqrt2OverPi * (x + kCubic * x * x * x)));
+  else
+    out[i] = 0.5f * x * (1.0f + erff(x * kInvSqrt2));
 }
 
 template <bool TanhForm>
@@ -58,16 +60,20 @@ unsigned grid_for(const char* op, int64_t N) {
 void gelu_forward(float* out, const float* inp, int64_t N, bool tanh_form, cudaStream_t stream) {
   const unsigned grid = grid_for("gelu_forward", N);
   if (grid == 0) return;
-  if (tanh_form) gelu_forward_kernel<true><<<grid, kBlock, 0, stream>>>(out, inp, N);
-  else gelu_forward_kernel<false><<<grid, kBlock, 0, stream>>>(out, inp, N);
+  if (tanh_form)
+    gelu_forward_kernel<true><<<grid, kBlock, 0, stream>>>(out, inp, N);
+  else
+    gelu_forward_kernel<false><<<grid, kBlock, 0, stream>>>(out, inp, N);
   CUDA_CHECK_LAUNCH();
 }
 
 void gelu_backward(float* dinp, const float* inp, const float* dout, int64_t N, bool tanh_form, cudaStream_t stream) {
   const unsigned grid = grid_for("gelu_backward", N);
   if (grid == 0) return;
-  if (tanh_form) gelu_backward_kernel<true><<<grid, kBlock, 0, stream>>>(dinp, inp, dout, N);
-  else gelu_backward_kernel<false><<<grid, kBlock, 0, stream>>>(dinp, inp, dout, N);
+  if (tanh_form)
+    gelu_backward_kernel<true><<<grid, kBlock, 0, stream>>>(dinp, inp, dout, N);
+  else
+    gelu_backward_kernel<false><<<grid, kBlock, 0, stream>>>(dinp, inp, dout, N);
   CUDA_CHECK_LAUNCH();
 }
 

@@ -50,10 +50,12 @@ double max_abs_diff(const Tensor& a, const Tensor& b) {
   return m;
 }
 
-std::vector<Tensor> make_inputs(const OpCase& c, DType dtype) {
+std::vector<Tensor> make_inputs(const OpCase& c, DType dtype) { return random_inputs(c.inputs, dtype, c.seed); }
+
+std::vector<Tensor> random_inputs(const std::vector<InputSpec>& specs, DType dtype, uint64_t seed) {
   std::vector<Tensor> ins;
-  RngStream rng{c.seed, 0};
-  for (const InputSpec& s : c.inputs) {
+  RngStream rng{seed, 0};
+  for (const InputSpec& s : specs) {
     if (s.kind == InputSpec::Kind::Fixed) {
       ins.push_back(dtype_is_float(s.fixed.dtype()) ? s.fixed.to(dtype) : s.fixed);
       continue;
@@ -138,7 +140,8 @@ void check_op(const OpCase& c) {
     } else {
       uint64_t off = pick.take(static_cast<uint64_t>(c.max_checks));
       for (int k = 0; k < c.max_checks; ++k)
-        idx.push_back(static_cast<int64_t>(philox_word(pick.seed, off, static_cast<uint64_t>(k)) % static_cast<uint64_t>(n)));
+        idx.push_back(
+            static_cast<int64_t>(philox_word(pick.seed, off, static_cast<uint64_t>(k)) % static_cast<uint64_t>(n)));
     }
     for (int64_t k : idx) {
       const double orig = px[k];

@@ -40,18 +40,20 @@ InputSpec away_from_zero(Shape shape, double margin);
 InputSpec distinct(Shape shape);
 
 struct OpCase {
-  std::string name;                 // shown in failure messages, e.g. "gelu erf (33,7)"
+  std::string name;  // shown in failure messages, e.g. "gelu erf (33,7)"
   std::vector<InputSpec> inputs;
   std::function<std::vector<Tensor>(const std::vector<Tensor>&)> forward;
-  double grad_tol = 1e-7;           // max relative error of the f64 gradient check
-  double fd_eps = 1e-5;             // finite-difference step (central); balances truncation vs roundoff
-  double err_floor = 1e-3;          // denominator floor so tiny gradients are compared absolutely
-  int max_checks = 48;              // elements checked per input (all of them when numel <= this)
-  double f32_tol = 2e-5;            // f32 vs f64 forward, relative to max |out|; < 0 skips (f64-only ops)
+  double grad_tol = 1e-7;   // max relative error of the f64 gradient check
+  double fd_eps = 1e-5;     // finite-difference step (central); balances truncation vs roundoff
+  double err_floor = 1e-3;  // denominator floor so tiny gradients are compared absolutely
+  int max_checks = 48;      // elements checked per input (all of them when numel <= this)
+  double f32_tol = 2e-5;    // f32 vs f64 forward, relative to max |out|; < 0 skips (f64-only ops)
   uint64_t seed = 1234;
 };
 
-// Materialises a case's inputs in `dtype` (float inputs) with the case's seed.
+// Materialises input specs in `dtype` (float inputs): the same seed gives the same values in f32 and f64.
+std::vector<Tensor> random_inputs(const std::vector<InputSpec>& specs, DType dtype, uint64_t seed = 1234);
+// A case's inputs with the case's seed.
 std::vector<Tensor> make_inputs(const OpCase& c, DType dtype);
 
 // Runs both checks above with Catch2 assertions.

@@ -16,8 +16,8 @@
 #include "engine/safetensors.h"
 #include "kernels/philox.h"
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -100,7 +100,7 @@ struct Model {
   // ids (B,T) i64, lengths (B) -> logits (B,K)
   Tensor forward(const Tensor& ids, const Tensor& lengths, bool training, uint64_t seed, uint64_t offset) const {
     Tensor h = gelu(linear(embedding(ids, emb), w1, b1));  // (B,T,D)
-    Tensor pooled = masked_max_pool(h, lengths);            // (B,D)
+    Tensor pooled = masked_max_pool(h, lengths);           // (B,D)
     return linear(dropout(pooled, 0.1, seed, offset, training), w2, b2);
   }
 };
@@ -142,10 +142,16 @@ Scores evaluate(const Model& m, const std::vector<Doc>& docs, const Vocab& vocab
     Tensor logits = m.forward(b.ids, b.lengths, false, 0, 0);
     const float* z = logits.data<float>();
     for (size_t r = 0; r < end - i; ++r) {
-      int pred = static_cast<int>(std::max_element(z + r * kNumLabels, z + (r + 1) * kNumLabels) - (z + r * kNumLabels));
+      int pred =
+          static_cast<int>(std::max_element(z + r * kNumLabels, z + (r + 1) * kNumLabels) - (z + r * kNumLabels));
       int gold = docs[i + r].label;
-      if (pred == gold) { ++correct; ++tp[pred]; }
-      else { ++fp[pred]; ++fn[gold]; }
+      if (pred == gold) {
+        ++correct;
+        ++tp[pred];
+      } else {
+        ++fp[pred];
+        ++fn[gold];
+      }
     }
   }
   Scores s;
@@ -169,13 +175,17 @@ int run(int argc, char** argv) {
   app.add_option("--epochs", epochs, "training epochs")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--batch-size", batch_size, "documents per step")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--dim", dim, "embedding and hidden width")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--max-words", max_words, "words kept per document (head)")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--min-count", min_count, "minimum training count for a word to enter the vocabulary")->capture_default_str();
+  app.add_option("--max-words", max_words, "words kept per document (head)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--min-count", min_count, "minimum training count for a word to enter the vocabulary")
+      ->capture_default_str();
   app.add_option("--lr", lr, "peak learning rate (AdamW)")->capture_default_str();
   app.add_option("--weight-decay", weight_decay, "decoupled weight decay (not on biases)")->capture_default_str();
   app.add_option("--warmup-proportion", warmup, "share of steps with linear warmup")->capture_default_str();
   app.add_option("--max-grad-norm", max_grad_norm, "global gradient-norm clip")->capture_default_str();
-  app.add_option("--dev-fraction", dev_fraction, "share of r8-train held out (seeded) for model selection")->capture_default_str();
+  app.add_option("--dev-fraction", dev_fraction, "share of r8-train held out (seeded) for model selection")
+      ->capture_default_str();
   app.add_option("--seed", seed, "seed for init, dropout and shuffling")->capture_default_str();
   app.add_option("--threads", threads, "CPU threads (0 = all cores)")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
@@ -196,8 +206,8 @@ int run(int argc, char** argv) {
   const int64_t steps_per_epoch = (static_cast<int64_t>(train.size()) + batch_size - 1) / batch_size;
   const int64_t total_steps = steps_per_epoch * epochs;
   const int64_t warmup_steps = static_cast<int64_t>(warmup * static_cast<double>(total_steps));
-  fmt::print("engine_demo | R8 from {} | train {} dev {} test {} docs | vocab {} | params {} | threads {}\n",
-             data_dir, train.size(), dev.size(), test.size(), vocab.words.size(), model.params.numel(), num_threads());
+  fmt::print("engine_demo | R8 from {} | train {} dev {} test {} docs | vocab {} | params {} | threads {}\n", data_dir,
+             train.size(), dev.size(), test.size(), vocab.words.size(), model.params.numel(), num_threads());
   fmt::print("            | epochs {} batch {} lr {} wd {} warmup {} steps of {} | seed {}\n", epochs, batch_size, lr,
              weight_decay, warmup_steps, total_steps, seed);
 

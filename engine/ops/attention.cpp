@@ -67,41 +67,44 @@ template <class T>
 void attention_forward(T* out, T* probs, const T* qkv, const T* mask, const AttnDims& d) {
   const int64_t T_ = d.T, C = d.C, HS = d.HS;
   const T scale = static_cast<T>(1 / std::sqrt(static_cast<double>(HS)));
-  parallel_for(d.B * d.NH, [&](int64_t bh) {
-    const int64_t b = bh / d.NH, h = bh % d.NH;
-    const T* q_ptr = qkv + b * T_ * 3 * C + h * HS;
-    ConstStrided<T> q(q_ptr, T_, HS, Eigen::OuterStride<>(3 * C));
-    ConstStrided<T> k(q_ptr + C, T_, HS, Eigen::OuterStride<>(3 * C));
-    ConstStrided<T> v(q_ptr + 2 * C, T_, HS, Eigen::OuterStride<>(3 * C));
-    std::vector<T> scratch(probs ? 0 : static_cast<size_t>(T_ * T_));
-    T* pp = probs ? probs + bh * T_ * T_ : scratch.data();
-    Eigen::Map<RowMat<T>> p(pp, T_, T_);
-    p.noalias() = scale * (q * k.transpose());
-    const T* m = mask ? mask + b * T_ : nullptr;
-    for (int64_t i = 0; i < T_; ++i) {
-      T* row = pp + i * T_;
-      T mx = -std::numeric_limits<T>::infinity();
-      for (int64_t j = 0; j < T_; ++j) {
-        if (m) row[j] += m[j];
-        mx = std::max(mx, row[j]);
-      }
-      T sum = 0;
-      for (int64_t j = 0; j < T_; ++j) {
-        row[j] = std::exp(row[j] - mx);
-        sum += row[j];
-      }
-      const T inv = 1 / sum;
-      for (int64_t j = 0; j < T_; ++j) row[j] *= inv;
-    }
-    Strided<T> o(out + b * T_ * C + h * HS, T_, HS, Eigen::OuterStride<>(C));
-    if (d.p > 0) {
-      RowMat<T> dropped = p;
-      apply_dropout(d, bh, dropped.data());
-      o.noalias() = dropped * v;
-    } else {
-      o.noalias() = p * v;
-    }
-  }, d.grain());
+  parallel_for(
+      d.B * d.NH,
+      [&](int64_t bh) {
+        const int64_t b = bh / d.NH, h = bh % d.NH;
+        const T* q_ptr = qkv + b * T_ * 3 * C + h * HS;
+        ConstStrided<T> q(q_ptr, T_, HS, Eigen::OuterStride<>(3 * C));
+        ConstStrided<T> k(q_ptr + C, T_, HS, Eigen::OuterStride<>(3 * C));
+        ConstStrided<T> v(q_ptr + 2 * C, T_, HS, Eigen::OuterStride<>(3 * C));
+        std::vector<T> scratch(probs ? 0 : static_cast<size_t>(T_ * T_));
+        T* pp = probs ? probs + bh * T_ * T_ : scratch.data();
+        Eigen::Map<RowMat<T>> p(pp, T_, T_);
+        p.noalias() = scale * (q * k.transpose());
+        const T* m = mask ? mask + b * T_ : nullptr;
+        for (int64_t i = 0; i < T_; ++i) {
+          T* row = pp + i * T_;
+          T mx = -std::numeric_limits<T>::infinity();
+          for (int64_t j = 0; j < T_; ++j) {
+            if (m) row[j] += m[j];
+            mx = std::max(mx, row[j]);
+          }
+          T sum = 0;
+          for (int64_t j = 0; j < T_; ++j) {
+            row[j] = std::exp(row[j] - mx);
+            sum += row[j];
+          }
+          const T inv = 1 / sum;
+          for (int64_t j = 0; j < T_; ++j) row[j] *= inv;
+        }
+        Strided<T> o(out + b * T_ * C + h * HS, T_, HS, Eigen::OuterStride<>(C));
+        if (d.p > 0) {
+          RowMat<T> dropped = p;
+          apply_dropout(d, bh, dropped.data());
+          o.noalias() = dropped * v;
+        } else {
+          o.noalias() = p * v;
+        }
+      },
+      d.grain());
 }
 
 // dqkv (B,T,3C) +=; dout (B,T,C); probs (B,NH,T,T) saved by the forward; qkv (B,T,3C)
@@ -109,37 +112,40 @@ template <class T>
 void attention_backward(T* dqkv, const T* dout, const T* probs, const T* qkv, const AttnDims& d) {
   const int64_t T_ = d.T, C = d.C, HS = d.HS;
   const T scale = static_cast<T>(1 / std::sqrt(static_cast<double>(HS)));
-  parallel_for(d.B * d.NH, [&](int64_t bh) {
-    const int64_t b = bh / d.NH, h = bh % d.NH;
-    const int64_t head = b * T_ * 3 * C + h * HS;
-    ConstStrided<T> q(qkv + head, T_, HS, Eigen::OuterStride<>(3 * C));
-    ConstStrided<T> k(qkv + head + C, T_, HS, Eigen::OuterStride<>(3 * C));
-    ConstStrided<T> v(qkv + head + 2 * C, T_, HS, Eigen::OuterStride<>(3 * C));
-    Strided<T> dq(dqkv + head, T_, HS, Eigen::OuterStride<>(3 * C));
-    Strided<T> dk(dqkv + head + C, T_, HS, Eigen::OuterStride<>(3 * C));
-    Strided<T> dv(dqkv + head + 2 * C, T_, HS, Eigen::OuterStride<>(3 * C));
-    ConstStrided<T> dout_h(dout + b * T_ * C + h * HS, T_, HS, Eigen::OuterStride<>(C));
-    const T* pp = probs + bh * T_ * T_;
-    Eigen::Map<const RowMat<T>> p(pp, T_, T_);
-    RowMat<T> dp = dout_h * v.transpose();  // dL/d(dropped P), then dL/dP, then dL/d(scores)
-    if (d.p > 0) {
-      RowMat<T> dropped = p;
-      apply_dropout(d, bh, dropped.data(), dp.data());
-      dv.noalias() += dropped.transpose() * dout_h;
-    } else {
-      dv.noalias() += p.transpose() * dout_h;
-    }
-    // softmax backward per row: ds_ij = p_ij (dp_ij - sum_k p_ik dp_ik); the mask is a constant shift.
-    for (int64_t i = 0; i < T_; ++i) {
-      const T* prow = pp + i * T_;
-      T* drow = dp.data() + i * T_;
-      T dot = 0;
-      for (int64_t j = 0; j < T_; ++j) dot += prow[j] * drow[j];
-      for (int64_t j = 0; j < T_; ++j) drow[j] = prow[j] * (drow[j] - dot);
-    }
-    dq.noalias() += scale * (dp * k);
-    dk.noalias() += scale * (dp.transpose() * q);
-  }, d.grain());
+  parallel_for(
+      d.B * d.NH,
+      [&](int64_t bh) {
+        const int64_t b = bh / d.NH, h = bh % d.NH;
+        const int64_t head = b * T_ * 3 * C + h * HS;
+        ConstStrided<T> q(qkv + head, T_, HS, Eigen::OuterStride<>(3 * C));
+        ConstStrided<T> k(qkv + head + C, T_, HS, Eigen::OuterStride<>(3 * C));
+        ConstStrided<T> v(qkv + head + 2 * C, T_, HS, Eigen::OuterStride<>(3 * C));
+        Strided<T> dq(dqkv + head, T_, HS, Eigen::OuterStride<>(3 * C));
+        Strided<T> dk(dqkv + head + C, T_, HS, Eigen::OuterStride<>(3 * C));
+        Strided<T> dv(dqkv + head + 2 * C, T_, HS, Eigen::OuterStride<>(3 * C));
+        ConstStrided<T> dout_h(dout + b * T_ * C + h * HS, T_, HS, Eigen::OuterStride<>(C));
+        const T* pp = probs + bh * T_ * T_;
+        Eigen::Map<const RowMat<T>> p(pp, T_, T_);
+        RowMat<T> dp = dout_h * v.transpose();  // dL/d(dropped P), then dL/dP, then dL/d(scores)
+        if (d.p > 0) {
+          RowMat<T> dropped = p;
+          apply_dropout(d, bh, dropped.data(), dp.data());
+          dv.noalias() += dropped.transpose() * dout_h;
+        } else {
+          dv.noalias() += p.transpose() * dout_h;
+        }
+        // softmax backward per row: ds_ij = p_ij (dp_ij - sum_k p_ik dp_ik); the mask is a constant shift.
+        for (int64_t i = 0; i < T_; ++i) {
+          const T* prow = pp + i * T_;
+          T* drow = dp.data() + i * T_;
+          T dot = 0;
+          for (int64_t j = 0; j < T_; ++j) dot += prow[j] * drow[j];
+          for (int64_t j = 0; j < T_; ++j) drow[j] = prow[j] * (drow[j] - dot);
+        }
+        dq.noalias() += scale * (dp * k);
+        dk.noalias() += scale * (dp.transpose() * q);
+      },
+      d.grain());
 }
 
 }  // namespace
@@ -152,9 +158,8 @@ Tensor self_attention(const Tensor& qkv, const Tensor& mask_add, int64_t num_hea
   check_cpu(op, qkv);
   DOCBERT_CHECK(num_heads >= 1, "{}: num_heads must be >= 1, got {}", op, num_heads);
   const int64_t B = qkv.size(0), T = qkv.size(1), C3 = qkv.size(2);
-  DOCBERT_CHECK(C3 % (3 * num_heads) == 0,
-                "{}: 'qkv' last dim must be 3*C with C a multiple of num_heads={}, got {}", op, num_heads,
-                qkv.describe());
+  DOCBERT_CHECK(C3 % (3 * num_heads) == 0, "{}: 'qkv' last dim must be 3*C with C a multiple of num_heads={}, got {}",
+                op, num_heads, qkv.describe());
   const int64_t C = C3 / 3;
   if (mask_add.defined()) {
     check_same_dtype(op, "mask_add", mask_add, "qkv", qkv);
@@ -181,8 +186,8 @@ Tensor self_attention(const Tensor& qkv, const Tensor& mask_add, int64_t num_hea
       if (!x.requires_grad()) return;
       dispatch_float(x.dtype(), "self_attention", [&](auto tag) {
         using F = decltype(tag);
-        attention_backward(x.grad_buffer().template data<F>(), n.outputs[0].grad().template data<F>(),
-                           probs.data<F>(), x.data<F>(), d);
+        attention_backward(x.grad_buffer().template data<F>(), n.outputs[0].grad().template data<F>(), probs.data<F>(),
+                           x.data<F>(), d);
       });
     });
   }

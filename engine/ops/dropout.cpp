@@ -15,11 +15,13 @@ namespace docbert {
 // the two agree element by element.
 template <class F>
 static void for_each_mask(int64_t N, float p, uint64_t seed, uint64_t offset, F&& f) {
-  parallel_for((N + 3) / 4, [&](int64_t g) {
-    const Philox4 w = philox4x32(seed, offset + static_cast<uint64_t>(g));
-    for (int64_t lane = 0; lane < 4 && 4 * g + lane < N; ++lane)
-      f(4 * g + lane, static_cast<float>(w.v[lane] >> 8) * (1.0f / 16777216.0f) >= p);
-  }, 1024);
+  parallel_for((N + 3) / 4,
+               [&](int64_t g) {
+                 const Philox4 w = philox4x32(seed, offset + static_cast<uint64_t>(g));
+                 for (int64_t lane = 0; lane < 4 && 4 * g + lane < N; ++lane)
+                   f(4 * g + lane, static_cast<float>(w.v[lane] >> 8) * (1.0f / 16777216.0f) >= p);
+               },
+               1024);
 }
 
 // out (N) = keep ? x * scale : 0

@@ -16,8 +16,10 @@ static void gelu_forward(T* out, const T* inp, int64_t N, GeluKind kind) {
   const T k0 = static_cast<T>(0.7978845608028654);  // sqrt(2/pi)
   parallel_for(N, [&](int64_t i) {
     T x = inp[i];
-    if (kind == GeluKind::Erf) out[i] = T(0.5) * x * (T(1) + std::erf(x * static_cast<T>(M_SQRT1_2)));
-    else out[i] = T(0.5) * x * (T(1) + std::tanh(k0 * (x + T(0.044715) * x * x * x)));
+    if (kind == GeluKind::Erf)
+      out[i] = T(0.5) * x * (T(1) + std::erf(x * static_cast<T>(M_SQRT1_2)));
+    else
+      out[i] = T(0.5) * x * (T(1) + std::tanh(k0 * (x + T(0.044715) * x * x * x)));
   });
 }
 
@@ -80,7 +82,8 @@ Tensor tanh(const Tensor& x) {
 
 Tensor relu(const Tensor& x) {
   return unary_op(
-      "relu", x, [](auto* o, const auto* i, int64_t N) { parallel_for(N, [&](int64_t k) { o[k] = i[k] > 0 ? i[k] : 0; }); },
+      "relu", x,
+      [](auto* o, const auto* i, int64_t N) { parallel_for(N, [&](int64_t k) { o[k] = i[k] > 0 ? i[k] : 0; }); },
       [](auto* di, const auto* i, const auto*, const auto* d, int64_t N) {
         parallel_for(N, [&](int64_t k) { di[k] += i[k] > 0 ? d[k] : 0; });
       });
@@ -94,8 +97,12 @@ Tensor sigmoid(const Tensor& x) {
         // Split by sign so exp() never overflows.
         parallel_for(N, [&](int64_t k) {
           T v = i[k];
-          if (v >= 0) o[k] = T(1) / (T(1) + std::exp(-v));
-          else { T e = std::exp(v); o[k] = e / (T(1) + e); }
+          if (v >= 0)
+            o[k] = T(1) / (T(1) + std::exp(-v));
+          else {
+            T e = std::exp(v);
+            o[k] = e / (T(1) + e);
+          }
         });
       },
       [](auto* di, const auto*, const auto* y, const auto* d, int64_t N) {
@@ -105,8 +112,7 @@ Tensor sigmoid(const Tensor& x) {
 
 Tensor scale(const Tensor& x, double s) {
   return unary_op(
-      "scale", x,
-      [s](auto* o, const auto* i, int64_t N) { parallel_for(N, [&](int64_t k) { o[k] = i[k] * s; }); },
+      "scale", x, [s](auto* o, const auto* i, int64_t N) { parallel_for(N, [&](int64_t k) { o[k] = i[k] * s; }); },
       [s](auto* di, const auto*, const auto*, const auto* d, int64_t N) {
         parallel_for(N, [&](int64_t k) { di[k] += d[k] * s; });
       });
@@ -148,11 +154,14 @@ Tensor add(const Tensor& a, const Tensor& b) {
           T* db = n.inputs[1].grad_buffer().template data<T>();
           const T* pg = g.data<T>();
           // Each thread owns a slice of the suffix and sums rows in a fixed order: deterministic.
-          parallel_for(S, [&](int64_t s) {
-            T acc = 0;
-            for (int64_t r = 0; r < R; ++r) acc += pg[r * S + s];
-            db[s] += acc;
-          }, 256);
+          parallel_for(
+              S,
+              [&](int64_t s) {
+                T acc = 0;
+                for (int64_t r = 0; r < R; ++r) acc += pg[r * S + s];
+                db[s] += acc;
+              },
+              256);
         });
       }
     });
@@ -181,11 +190,14 @@ Tensor mul(const Tensor& a, const Tensor& b) {
         }
         if (n.inputs[1].requires_grad()) {
           T* db = n.inputs[1].grad_buffer().template data<T>();
-          parallel_for(S, [&](int64_t s) {
-            T acc = 0;
-            for (int64_t r = 0; r < R; ++r) acc += pg[r * S + s] * pa[r * S + s];
-            db[s] += acc;
-          }, 256);
+          parallel_for(
+              S,
+              [&](int64_t s) {
+                T acc = 0;
+                for (int64_t r = 0; r < R; ++r) acc += pg[r * S + s] * pa[r * S + s];
+                db[s] += acc;
+              },
+              256);
         }
       });
     });

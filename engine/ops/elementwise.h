@@ -16,7 +16,7 @@ Tensor mul(const Tensor& a, const Tensor& b);
 // out = s * x
 Tensor scale(const Tensor& x, double s);
 Tensor tanh(const Tensor& x);
-Tensor relu(const Tensor& x);     // gradient at exactly 0 is taken as 0
+Tensor relu(const Tensor& x);  // gradient at exactly 0 is taken as 0
 Tensor sigmoid(const Tensor& x);
 
 enum class GeluKind {

@@ -14,7 +14,8 @@ namespace docbert {
 template <class T>
 static void embedding_forward(T* out, const std::vector<int64_t>& ids, const T* table, int64_t C) {
   const int64_t N = static_cast<int64_t>(ids.size());
-  parallel_for(N, [&](int64_t n) { std::copy(table + ids[n] * C, table + (ids[n] + 1) * C, out + n * C); }, 64);
+  parallel_for(
+      N, [&](int64_t n) { std::copy(table + ids[n] * C, table + (ids[n] + 1) * C, out + n * C); }, 64);
 }
 
 // dtable (V,C) += scatter of dout (N,C) by ids (N). Parallel over column blocks, serial over tokens.
@@ -22,14 +23,16 @@ template <class T>
 static void embedding_backward(T* dtable, const std::vector<int64_t>& ids, const T* dout, int64_t C) {
   const int64_t N = static_cast<int64_t>(ids.size());
   constexpr int64_t CB = 64;
-  parallel_for((C + CB - 1) / CB, [&](int64_t blk) {
-    const int64_t c0 = blk * CB, c1 = std::min(C, c0 + CB);
-    for (int64_t n = 0; n < N; ++n) {
-      T* row = dtable + ids[n] * C;
-      const T* d = dout + n * C;
-      for (int64_t c = c0; c < c1; ++c) row[c] += d[c];
-    }
-  }, 2);
+  parallel_for((C + CB - 1) / CB,
+               [&](int64_t blk) {
+                 const int64_t c0 = blk * CB, c1 = std::min(C, c0 + CB);
+                 for (int64_t n = 0; n < N; ++n) {
+                   T* row = dtable + ids[n] * C;
+                   const T* d = dout + n * C;
+                   for (int64_t c = c0; c < c1; ++c) row[c] += d[c];
+                 }
+               },
+               2);
 }
 
 // Reads ids as int64 and checks each against V; the message gives the id's multi-dimensional position.
@@ -44,8 +47,8 @@ static std::vector<int64_t> checked_ids(const Tensor& ids, int64_t V) {
         pos[d] = rest % ids.size(d);
         rest /= ids.size(d);
       }
-      DOCBERT_THROW("embedding: id {} at position {} of 'ids' {} is outside the table's V={} rows", id,
-                    shape_str(pos), shape_str(ids.shape()), V);
+      DOCBERT_THROW("embedding: id {} at position {} of 'ids' {} is outside the table's V={} rows", id, shape_str(pos),
+                    shape_str(ids.shape()), V);
     }
     out[static_cast<size_t>(n)] = id;
   }

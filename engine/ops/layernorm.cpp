@@ -13,21 +13,24 @@ namespace docbert {
 // centred variance) stay accurate when |mean| >> std, unlike E[x^2] - E[x]^2; the row sums are in f64 even for
 // f32 data: an f32 sum of 768 values of ~100 is off by ~1e-4 of the row's std, and every output with it.
 template <class T>
-static void layernorm_forward(T* out, T* mean, T* rstd, const T* x, const T* gamma, const T* beta, int64_t R,
-                              int64_t C, double eps) {
-  parallel_for(R, [&](int64_t r) {
-    const T* xr = x + r * C;
-    double sum = 0;
-    for (int64_t c = 0; c < C; ++c) sum += xr[c];
-    const double m = sum / static_cast<double>(C);
-    double sq = 0;
-    for (int64_t c = 0; c < C; ++c) sq += (xr[c] - m) * (xr[c] - m);
-    const T mt = static_cast<T>(m), s = static_cast<T>(1 / std::sqrt(sq / static_cast<double>(C) + eps));
-    T* o = out + r * C;
-    for (int64_t c = 0; c < C; ++c) o[c] = (xr[c] - mt) * s * gamma[c] + beta[c];
-    mean[r] = mt;
-    rstd[r] = s;
-  }, 16);
+static void layernorm_forward(T* out, T* mean, T* rstd, const T* x, const T* gamma, const T* beta, int64_t R, int64_t C,
+                              double eps) {
+  parallel_for(
+      R,
+      [&](int64_t r) {
+        const T* xr = x + r * C;
+        double sum = 0;
+        for (int64_t c = 0; c < C; ++c) sum += xr[c];
+        const double m = sum / static_cast<double>(C);
+        double sq = 0;
+        for (int64_t c = 0; c < C; ++c) sq += (xr[c] - m) * (xr[c] - m);
+        const T mt = static_cast<T>(m), s = static_cast<T>(1 / std::sqrt(sq / static_cast<double>(C) + eps));
+        T* o = out + r * C;
+        for (int64_t c = 0; c < C; ++c) o[c] = (xr[c] - mt) * s * gamma[c] + beta[c];
+        mean[r] = mt;
+        rstd[r] = s;
+      },
+      16);
 }
 
 // dx (R,C) += rstd * (dnorm - mean(dnorm) - norm * mean(dnorm * norm)) with dnorm = gamma * dout, per row;
@@ -36,41 +39,46 @@ template <class T>
 static void layernorm_backward(T* dx, T* dgamma, T* dbeta, const T* dout, const T* x, const T* mean, const T* rstd,
                                const T* gamma, int64_t R, int64_t C) {
   if (dx) {
-    parallel_for(R, [&](int64_t r) {
-      const T *xr = x + r * C, *dr = dout + r * C;
-      const T m = mean[r], s = rstd[r];
-      T dnorm_mean = 0, dnorm_norm_mean = 0;
-      for (int64_t c = 0; c < C; ++c) {
-        const T dnorm = gamma[c] * dr[c];
-        dnorm_mean += dnorm;
-        dnorm_norm_mean += dnorm * (xr[c] - m) * s;
-      }
-      dnorm_mean /= static_cast<T>(C);
-      dnorm_norm_mean /= static_cast<T>(C);
-      T* dxr = dx + r * C;
-      for (int64_t c = 0; c < C; ++c)
-        dxr[c] += (gamma[c] * dr[c] - dnorm_mean - (xr[c] - m) * s * dnorm_norm_mean) * s;
-    }, 16);
+    parallel_for(
+        R,
+        [&](int64_t r) {
+          const T *xr = x + r * C, *dr = dout + r * C;
+          const T m = mean[r], s = rstd[r];
+          T dnorm_mean = 0, dnorm_norm_mean = 0;
+          for (int64_t c = 0; c < C; ++c) {
+            const T dnorm = gamma[c] * dr[c];
+            dnorm_mean += dnorm;
+            dnorm_norm_mean += dnorm * (xr[c] - m) * s;
+          }
+          dnorm_mean /= static_cast<T>(C);
+          dnorm_norm_mean /= static_cast<T>(C);
+          T* dxr = dx + r * C;
+          for (int64_t c = 0; c < C; ++c)
+            dxr[c] += (gamma[c] * dr[c] - dnorm_mean - (xr[c] - m) * s * dnorm_norm_mean) * s;
+        },
+        16);
   }
   if (dgamma || dbeta) {
     // Threads own blocks of columns; each column sums its rows in order, so the result is thread-count free.
     constexpr int64_t CB = 64;
-    parallel_for((C + CB - 1) / CB, [&](int64_t blk) {
-      const int64_t c0 = blk * CB, n = std::min(CB, C - c0);
-      T acc_g[CB] = {}, acc_b[CB] = {};
-      for (int64_t r = 0; r < R; ++r) {
-        const T *xr = x + r * C + c0, *dr = dout + r * C + c0;
-        const T m = mean[r], s = rstd[r];
-        for (int64_t j = 0; j < n; ++j) {
-          acc_g[j] += (xr[j] - m) * s * dr[j];
-          acc_b[j] += dr[j];
-        }
-      }
-      for (int64_t j = 0; j < n; ++j) {
-        if (dgamma) dgamma[c0 + j] += acc_g[j];
-        if (dbeta) dbeta[c0 + j] += acc_b[j];
-      }
-    }, 2);
+    parallel_for((C + CB - 1) / CB,
+                 [&](int64_t blk) {
+                   const int64_t c0 = blk * CB, n = std::min(CB, C - c0);
+                   T acc_g[CB] = {}, acc_b[CB] = {};
+                   for (int64_t r = 0; r < R; ++r) {
+                     const T *xr = x + r * C + c0, *dr = dout + r * C + c0;
+                     const T m = mean[r], s = rstd[r];
+                     for (int64_t j = 0; j < n; ++j) {
+                       acc_g[j] += (xr[j] - m) * s * dr[j];
+                       acc_b[j] += dr[j];
+                     }
+                   }
+                   for (int64_t j = 0; j < n; ++j) {
+                     if (dgamma) dgamma[c0 + j] += acc_g[j];
+                     if (dbeta) dbeta[c0 + j] += acc_b[j];
+                   }
+                 },
+                 2);
   }
 }
 
@@ -99,8 +107,8 @@ Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, doub
   Tensor mean = Tensor::empty({R}, x.dtype()), rstd = Tensor::empty({R}, x.dtype());
   dispatch_float(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    layernorm_forward(out.data<T>(), mean.data<T>(), rstd.data<T>(), x.data<T>(), gamma.data<T>(), beta.data<T>(), R,
-                      C, eps);
+    layernorm_forward(out.data<T>(), mean.data<T>(), rstd.data<T>(), x.data<T>(), gamma.data<T>(), beta.data<T>(), R, C,
+                      eps);
   });
   if (grad_needed({&x, &gamma, &beta})) {
     record_node(op, {x, gamma, beta}, {out}, [mean, rstd, R, C](Node& n) {

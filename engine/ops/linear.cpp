@@ -22,13 +22,19 @@ static void gemm(T* c, const T* a, const T* b, int64_t M, int64_t N, int64_t K, 
   MatMap<T> C(c, M, N);
   ConstMatMap<T> A(a, ta ? K : M, ta ? M : K), B(b, tb ? N : K, tb ? K : N);
   auto run = [&](const auto& opa, const auto& opb) {
-    if (accumulate) C.noalias() += opa * opb;
-    else C.noalias() = opa * opb;
+    if (accumulate)
+      C.noalias() += opa * opb;
+    else
+      C.noalias() = opa * opb;
   };
-  if (ta && tb) run(A.transpose(), B.transpose());
-  else if (ta) run(A.transpose(), B);
-  else if (tb) run(A, B.transpose());
-  else run(A, B);
+  if (ta && tb)
+    run(A.transpose(), B.transpose());
+  else if (ta)
+    run(A.transpose(), B);
+  else if (tb)
+    run(A, B.transpose());
+  else
+    run(A, B);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -37,7 +43,9 @@ static void gemm(T* c, const T* a, const T* b, int64_t M, int64_t N, int64_t K, 
 // out (R,OUT) = x (R,IN) w^T + bias; w (OUT,IN), bias (OUT) or null.
 template <class T>
 static void linear_forward(T* out, const T* x, const T* w, const T* bias, int64_t R, int64_t IN, int64_t OUT) {
-  if (bias) parallel_for(R, [&](int64_t r) { std::copy(bias, bias + OUT, out + r * OUT); }, 64);
+  if (bias)
+    parallel_for(
+        R, [&](int64_t r) { std::copy(bias, bias + OUT, out + r * OUT); }, 64);
   gemm(out, x, w, R, OUT, IN, false, true, bias != nullptr);
 }
 
@@ -51,15 +59,17 @@ static void linear_backward(T* dx, T* dw, T* dbias, const T* dout, const T* x, c
     // Threads own blocks of columns and each column sums its rows in order: independent of the thread count.
     // Blocks (rather than single columns) keep the reads of each row contiguous.
     constexpr int64_t CB = 64;
-    parallel_for((OUT + CB - 1) / CB, [&](int64_t blk) {
-      const int64_t c0 = blk * CB, n = std::min(CB, OUT - c0);
-      T acc[CB] = {};
-      for (int64_t r = 0; r < R; ++r) {
-        const T* row = dout + r * OUT + c0;
-        for (int64_t j = 0; j < n; ++j) acc[j] += row[j];
-      }
-      for (int64_t j = 0; j < n; ++j) dbias[c0 + j] += acc[j];
-    }, 2);
+    parallel_for((OUT + CB - 1) / CB,
+                 [&](int64_t blk) {
+                   const int64_t c0 = blk * CB, n = std::min(CB, OUT - c0);
+                   T acc[CB] = {};
+                   for (int64_t r = 0; r < R; ++r) {
+                     const T* row = dout + r * OUT + c0;
+                     for (int64_t j = 0; j < n; ++j) acc[j] += row[j];
+                   }
+                   for (int64_t j = 0; j < n; ++j) dbias[c0 + j] += acc[j];
+                 },
+                 2);
   }
 }
 
@@ -76,8 +86,10 @@ struct MatmulDims {
 // parallel (Eigen does not nest inside our parallel region), which keeps each GEMM's rounding thread-count free.
 template <class F>
 static void for_each_batch(int64_t batch, F&& f) {
-  if (batch == 1) f(0);
-  else parallel_for(batch, f, 2);
+  if (batch == 1)
+    f(0);
+  else
+    parallel_for(batch, f, 2);
 }
 
 // c (batch,M,N) = op(a) op(b); a (batch,M,K) or (batch,K,M); b (batch,K,N) or (batch,N,K), or one matrix if shared.
@@ -98,13 +110,17 @@ static void matmul_backward(T* da, T* db, const T* dc, const T* a, const T* b, c
     const T *dci = dc + i * MN, *ai = a + i * MK, *bi = b + i * b_stride;
     if (da_) {
       T* dai = da_ + i * MK;
-      if (!d.ta) gemm(dai, dci, bi, d.M, d.K, d.N, false, !d.tb, true);  // (M,K) += dc (M,N) op(b)^T (N,K)
-      else gemm(dai, bi, dci, d.K, d.M, d.N, d.tb, true, true);         // (K,M) += op(b) (K,N) dc^T (N,M)
+      if (!d.ta)
+        gemm(dai, dci, bi, d.M, d.K, d.N, false, !d.tb, true);  // (M,K) += dc (M,N) op(b)^T (N,K)
+      else
+        gemm(dai, bi, dci, d.K, d.M, d.N, d.tb, true, true);  // (K,M) += op(b) (K,N) dc^T (N,M)
     }
     if (db_) {
       T* dbi = db_ + i * b_stride;
-      if (!d.tb) gemm(dbi, ai, dci, d.K, d.N, d.M, !d.ta, false, true);  // (K,N) += op(a)^T (K,M) dc (M,N)
-      else gemm(dbi, dci, ai, d.N, d.K, d.M, true, d.ta, true);          // (N,K) += dc^T (N,M) op(a) (M,K)
+      if (!d.tb)
+        gemm(dbi, ai, dci, d.K, d.N, d.M, !d.ta, false, true);  // (K,N) += op(a)^T (K,M) dc (M,N)
+      else
+        gemm(dbi, dci, ai, d.N, d.K, d.M, true, d.ta, true);  // (N,K) += dc^T (N,M) op(a) (M,K)
     }
   };
   const bool serial_db = d.shared_b && d.batch > 1;
@@ -144,8 +160,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   Tensor out = Tensor::empty(out_shape, x.dtype());
   dispatch_float(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    linear_forward(out.data<T>(), x.data<T>(), weight.data<T>(), bias.defined() ? bias.data<T>() : nullptr, R, IN,
-                   OUT);
+    linear_forward(out.data<T>(), x.data<T>(), weight.data<T>(), bias.defined() ? bias.data<T>() : nullptr, R, IN, OUT);
   });
   if (grad_needed({&x, &weight, &bias})) {
     record_node(op, {x, weight, bias}, {out}, [R, IN, OUT](Node& n) {

@@ -48,19 +48,21 @@ double row_logsumexp(const T* z, int64_t K, double inv_t) {
 // losses (B) = lse[b] - logits[b, targets[b]];  lse (B) = logsumexp(logits[b]), kept for the backward.
 // logits (B,K), targets (B) already checked to lie in [0,K).
 template <class T>
-void cross_entropy_forward(double* losses, double* lse, const T* logits, const int64_t* targets, int64_t B,
-                           int64_t K) {
-  parallel_for(B, [&](int64_t b) {
-    const T* z = logits + b * K;
-    lse[b] = row_logsumexp(z, K, 1.0);
-    losses[b] = lse[b] - z[targets[b]];
-  }, row_grain(K));
+void cross_entropy_forward(double* losses, double* lse, const T* logits, const int64_t* targets, int64_t B, int64_t K) {
+  parallel_for(
+      B,
+      [&](int64_t b) {
+        const T* z = logits + b * K;
+        lse[b] = row_logsumexp(z, K, 1.0);
+        losses[b] = lse[b] - z[targets[b]];
+      },
+      row_grain(K));
 }
 
 // dlogits (B,K) += (softmax(logits[b]) - onehot(targets[b])) * c,  c = dL / B
 template <class T>
-void cross_entropy_backward(T* dlogits, const T* logits, const double* lse, const int64_t* targets, double c,
-                            int64_t B, int64_t K) {
+void cross_entropy_backward(T* dlogits, const T* logits, const double* lse, const int64_t* targets, double c, int64_t B,
+                            int64_t K) {
   parallel_for(B * K, [&](int64_t i) {
     const int64_t b = i / K;
     const double onehot = i % K == targets[b] ? 1.0 : 0.0;
@@ -72,14 +74,17 @@ void cross_entropy_backward(T* dlogits, const T* logits, const double* lse, cons
 // PyTorch's term order: a saturated, correctly labelled logit gives exactly its tiny log1p tail.
 template <class T>
 void bce_with_logits_forward(double* losses, const T* logits, const T* targets, int64_t B, int64_t K) {
-  parallel_for(B, [&](int64_t b) {
-    double acc = 0;
-    for (int64_t i = b * K; i < (b + 1) * K; ++i) {
-      const double z = logits[i], y = targets[i];
-      acc += std::max(z, 0.0) - z * y + std::log1p(std::exp(-std::abs(z)));
-    }
-    losses[b] = acc;
-  }, row_grain(K));
+  parallel_for(
+      B,
+      [&](int64_t b) {
+        double acc = 0;
+        for (int64_t i = b * K; i < (b + 1) * K; ++i) {
+          const double z = logits[i], y = targets[i];
+          acc += std::max(z, 0.0) - z * y + std::log1p(std::exp(-std::abs(z)));
+        }
+        losses[b] = acc;
+      },
+      row_grain(K));
 }
 
 // dlogits (N) += (sigmoid(z) - y) * c,  dtargets (N) += -z * c,  c = dL / N; either output may be null.
@@ -97,18 +102,21 @@ void bce_with_logits_backward(T* dlogits, T* dtargets, const T* logits, const T*
 template <class T>
 void kl_div_softmax_forward(double* rows, double* lse_s, double* lse_t, const T* student, const T* teacher,
                             double inv_t, int64_t B, int64_t K) {
-  parallel_for(B, [&](int64_t b) {
-    const T *s = student + b * K, *t = teacher + b * K;
-    lse_s[b] = row_logsumexp(s, K, inv_t);
-    lse_t[b] = row_logsumexp(t, K, inv_t);
-    double acc = 0;
-    for (int64_t k = 0; k < K; ++k) {
-      // log p stays finite where p underflows to 0, so such terms are exactly 0, never 0 * -inf.
-      const double log_p = t[k] * inv_t - lse_t[b], log_q = s[k] * inv_t - lse_s[b];
-      acc += std::exp(log_p) * (log_p - log_q);
-    }
-    rows[b] = acc;
-  }, row_grain(K));
+  parallel_for(
+      B,
+      [&](int64_t b) {
+        const T *s = student + b * K, *t = teacher + b * K;
+        lse_s[b] = row_logsumexp(s, K, inv_t);
+        lse_t[b] = row_logsumexp(t, K, inv_t);
+        double acc = 0;
+        for (int64_t k = 0; k < K; ++k) {
+          // log p stays finite where p underflows to 0, so such terms are exactly 0, never 0 * -inf.
+          const double log_p = t[k] * inv_t - lse_t[b], log_q = s[k] * inv_t - lse_s[b];
+          acc += std::exp(log_p) * (log_p - log_q);
+        }
+        rows[b] = acc;
+      },
+      row_grain(K));
 }
 
 // dstudent (B,K) += (q - p) * c,  dteacher (B,K) += p (log p - log q - rows[b]) * c,  c = T dL / B;
@@ -130,14 +138,17 @@ void kl_div_softmax_backward(T* dstudent, T* dteacher, const T* student, const T
 // c = student inv_t: each factor is exact in its own scale, so saturated labels cost no accuracy.
 template <class T>
 void kl_div_bernoulli_forward(double* rows, const T* student, const T* teacher, double inv_t, int64_t B, int64_t K) {
-  parallel_for(B, [&](int64_t b) {
-    double acc = 0;
-    for (int64_t i = b * K; i < (b + 1) * K; ++i) {
-      const double a = teacher[i] * inv_t, c = student[i] * inv_t;
-      acc += sigmoid_of(a) * (softplus(-c) - softplus(-a)) + sigmoid_of(-a) * (softplus(c) - softplus(a));
-    }
-    rows[b] = acc;
-  }, row_grain(K));
+  parallel_for(
+      B,
+      [&](int64_t b) {
+        double acc = 0;
+        for (int64_t i = b * K; i < (b + 1) * K; ++i) {
+          const double a = teacher[i] * inv_t, c = student[i] * inv_t;
+          acc += sigmoid_of(a) * (softplus(-c) - softplus(-a)) + sigmoid_of(-a) * (softplus(c) - softplus(a));
+        }
+        rows[b] = acc;
+      },
+      row_grain(K));
 }
 
 // dstudent (N) += (q - p) * c,  dteacher (N) += p (1-p) (a - c_s) * c,  c = T dL / B, a and c_s the scaled
@@ -158,14 +169,16 @@ constexpr int64_t kMseChunk = 4096;
 // chunks (ceil(N / kMseChunk)) = sum of (a - b)^2 over each chunk of a, b (N).
 template <class T>
 void mse_forward(double* chunks, const T* a, const T* b, int64_t N) {
-  parallel_for((N + kMseChunk - 1) / kMseChunk, [&](int64_t ch) {
-    double acc = 0;
-    for (int64_t i = ch * kMseChunk; i < std::min(N, (ch + 1) * kMseChunk); ++i) {
-      const double d = static_cast<double>(a[i]) - b[i];
-      acc += d * d;
-    }
-    chunks[ch] = acc;
-  }, 2);
+  parallel_for((N + kMseChunk - 1) / kMseChunk,
+               [&](int64_t ch) {
+                 double acc = 0;
+                 for (int64_t i = ch * kMseChunk; i < std::min(N, (ch + 1) * kMseChunk); ++i) {
+                   const double d = static_cast<double>(a[i]) - b[i];
+                   acc += d * d;
+                 }
+                 chunks[ch] = acc;
+               },
+               2);
 }
 
 // da (N) += 2 (a - b) c,  db (N) -= 2 (a - b) c,  c = dL / N; either output may be null.

@@ -30,10 +30,10 @@ using ConstMat = Eigen::Map<const RowMat<T>>;
 // sequence order[r]. Step s of sequence b is time s (forward) or len_b - 1 - s (reverse).
 struct LstmPlan {
   int64_t B = 0, T = 0, I = 0, H = 0, N = 0;
-  std::vector<int64_t> order;  // (B) batch index of sorted row r
-  std::vector<int64_t> len;    // (B) length of sorted row r
+  std::vector<int64_t> order;   // (B) batch index of sorted row r
+  std::vector<int64_t> len;     // (B) length of sorted row r
   std::vector<int64_t> n, off;  // (S) active rows and first packed row of each step, S = longest length
-  std::vector<int64_t> pos;    // (N) packed row -> row b*T + t of x and out
+  std::vector<int64_t> pos;     // (N) packed row -> row b*T + t of x and out
 };
 
 LstmPlan make_plan(const Tensor& lengths, int64_t B, int64_t T, int64_t I, int64_t H, bool reverse) {
@@ -74,7 +74,8 @@ T stable_sigmoid(T v) {  // split by sign so exp() never overflows
 template <class T>
 RowMat<T> gather_rows(const T* x, const LstmPlan& p) {
   RowMat<T> xp(p.N, p.I);
-  parallel_for(p.N, [&](int64_t k) { std::memcpy(xp.data() + k * p.I, x + p.pos[k] * p.I, sizeof(T) * p.I); }, 256);
+  parallel_for(
+      p.N, [&](int64_t k) { std::memcpy(xp.data() + k * p.I, x + p.pos[k] * p.I, sizeof(T) * p.I); }, 256);
   return xp;
 }
 
@@ -104,7 +105,8 @@ void lstm_forward(T* out, T* h_n, T* c_n, T* gates, T* cs, T* hs, const T* x, co
       hs[(off + r) * H + j] = o * std::tanh(c);
     });
   }
-  parallel_for(p.N, [&](int64_t k) { std::memcpy(out + p.pos[k] * H, hs + k * H, sizeof(T) * H); }, 256);
+  parallel_for(
+      p.N, [&](int64_t k) { std::memcpy(out + p.pos[k] * H, hs + k * H, sizeof(T) * H); }, 256);
   for (int64_t r = 0; r < p.B; ++r) {
     const int64_t last = p.off[p.len[r] - 1] + r, b = p.order[r];
     std::memcpy(h_n + b * H, hs + last * H, sizeof(T) * H);
@@ -119,8 +121,8 @@ void lstm_backward(T* dx, T* dw_ih, T* dw_hh, T* db_ih, T* db_hh, const T* dout,
                    const T* gates, const T* cs, const T* hs, const T* x, const T* w_ih, const T* w_hh,
                    const LstmPlan& p) {
   const int64_t H = p.H, G = 4 * H, S = static_cast<int64_t>(p.n.size());
-  RowMat<T> dgates(p.N, G);                    // dL/d(pre-activation gates), packed
-  RowMat<T> dh = RowMat<T>::Zero(p.B, H);      // dL/dh of the current step from later steps, sorted rows
+  RowMat<T> dgates(p.N, G);                // dL/d(pre-activation gates), packed
+  RowMat<T> dh = RowMat<T>::Zero(p.B, H);  // dL/dh of the current step from later steps, sorted rows
   RowMat<T> dc = RowMat<T>::Zero(p.B, H);
   ConstMat<T> whh(w_hh, G, H);
   for (int64_t s = S - 1; s >= 0; --s) {
@@ -153,20 +155,26 @@ void lstm_backward(T* dx, T* dw_ih, T* dw_hh, T* db_ih, T* db_hh, const T* dout,
   }
   if (dx) {
     RowMat<T> dxp = dgates * ConstMat<T>(w_ih, G, p.I);
-    parallel_for(p.N, [&](int64_t k) {
-      T* dst = dx + p.pos[k] * p.I;
-      for (int64_t c = 0; c < p.I; ++c) dst[c] += dxp(k, c);
-    }, 256);
+    parallel_for(
+        p.N,
+        [&](int64_t k) {
+          T* dst = dx + p.pos[k] * p.I;
+          for (int64_t c = 0; c < p.I; ++c) dst[c] += dxp(k, c);
+        },
+        256);
   }
   if (dw_ih) Mat<T>(dw_ih, G, p.I).noalias() += dgates.transpose() * gather_rows(x, p);
   if (db_ih || db_hh) {
     // Column sums, each column by one thread in row order: deterministic.
-    parallel_for(G, [&](int64_t c) {
-      T acc = 0;
-      for (int64_t k = 0; k < p.N; ++k) acc += dgates(k, c);
-      if (db_ih) db_ih[c] += acc;
-      if (db_hh) db_hh[c] += acc;
-    }, 256);
+    parallel_for(
+        G,
+        [&](int64_t c) {
+          T acc = 0;
+          for (int64_t k = 0; k < p.N; ++k) acc += dgates(k, c);
+          if (db_ih) db_ih[c] += acc;
+          if (db_hh) db_hh[c] += acc;
+        },
+        256);
   }
 }
 
@@ -224,9 +232,8 @@ LstmOutput lstm_layer(const Tensor& x, const Tensor& lengths, const Tensor& w_ih
         if (b->defined())
           for (int64_t k = 0; k < G; ++k) bias[k] += b->data<F>()[k];
     }
-    lstm_forward(res.out.data<F>(), res.h_n.data<F>(), res.c_n.data<F>(), gates.data<F>(), cs.data<F>(),
-                 hs.data<F>(), x.data<F>(), w_ih.data<F>(), w_hh.data<F>(), bias.empty() ? nullptr : bias.data(),
-                 *plan);
+    lstm_forward(res.out.data<F>(), res.h_n.data<F>(), res.c_n.data<F>(), gates.data<F>(), cs.data<F>(), hs.data<F>(),
+                 x.data<F>(), w_ih.data<F>(), w_hh.data<F>(), bias.empty() ? nullptr : bias.data(), *plan);
   });
 
   if (grad_needed({&x, &w_ih, &w_hh, &b_ih, &b_hh})) {

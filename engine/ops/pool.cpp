@@ -13,32 +13,38 @@ namespace docbert {
 template <class F>
 static void max_pool_forward(F* out, int64_t* argmax, const F* x, const std::vector<int64_t>& len, int64_t B, int64_t T,
                              int64_t C) {
-  parallel_for(B, [&](int64_t b) {
-    const F* xb = x + b * T * C;
-    F* o = out + b * C;
-    int64_t* a = argmax + b * C;
-    for (int64_t c = 0; c < C; ++c) {
-      o[c] = xb[c];
-      a[c] = 0;
-    }
-    for (int64_t t = 1; t < len[b]; ++t) {
-      const F* row = xb + t * C;
-      for (int64_t c = 0; c < C; ++c) {
-        if (row[c] > o[c]) {
-          o[c] = row[c];
-          a[c] = t;
+  parallel_for(
+      B,
+      [&](int64_t b) {
+        const F* xb = x + b * T * C;
+        F* o = out + b * C;
+        int64_t* a = argmax + b * C;
+        for (int64_t c = 0; c < C; ++c) {
+          o[c] = xb[c];
+          a[c] = 0;
         }
-      }
-    }
-  }, 2);
+        for (int64_t t = 1; t < len[b]; ++t) {
+          const F* row = xb + t * C;
+          for (int64_t c = 0; c < C; ++c) {
+            if (row[c] > o[c]) {
+              o[c] = row[c];
+              a[c] = t;
+            }
+          }
+        }
+      },
+      2);
 }
 
 // dx (B,T,C) += dout (B,C) routed to argmax (B,C)
 template <class F>
 static void max_pool_backward(F* dx, const F* dout, const int64_t* argmax, int64_t B, int64_t T, int64_t C) {
-  parallel_for(B, [&](int64_t b) {
-    for (int64_t c = 0; c < C; ++c) dx[(b * T + argmax[b * C + c]) * C + c] += dout[b * C + c];
-  }, 2);
+  parallel_for(
+      B,
+      [&](int64_t b) {
+        for (int64_t c = 0; c < C; ++c) dx[(b * T + argmax[b * C + c]) * C + c] += dout[b * C + c];
+      },
+      2);
 }
 
 Tensor masked_max_pool(const Tensor& x, const Tensor& lengths) {

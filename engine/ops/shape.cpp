@@ -20,18 +20,24 @@ static void copy_blocks(void* dst, const void* src, size_t elem, const Blocks& b
   if (b.len == 0) return;  // empty tensors may have no buffer at all
   char* d = static_cast<char*>(dst);
   const char* s = static_cast<const char*>(src);
-  parallel_for(b.outer, [&](int64_t o) {
-    std::memcpy(d + (o * b.dst_row + b.dst_off) * elem, s + (o * b.src_row + b.src_off) * elem, b.len * elem);
-  }, 64);
+  parallel_for(
+      b.outer,
+      [&](int64_t o) {
+        std::memcpy(d + (o * b.dst_row + b.dst_off) * elem, s + (o * b.src_row + b.src_off) * elem, b.len * elem);
+      },
+      64);
 }
 
 template <class T>
 static void add_blocks(T* dst, const T* src, const Blocks& b) {
-  parallel_for(b.outer, [&](int64_t o) {
-    T* d = dst + o * b.dst_row + b.dst_off;
-    const T* s = src + o * b.src_row + b.src_off;
-    for (int64_t j = 0; j < b.len; ++j) d[j] += s[j];
-  }, 64);
+  parallel_for(
+      b.outer,
+      [&](int64_t o) {
+        T* d = dst + o * b.dst_row + b.dst_off;
+        const T* s = src + o * b.src_row + b.src_off;
+        for (int64_t j = 0; j < b.len; ++j) d[j] += s[j];
+      },
+      64);
 }
 
 // Resolves a possibly negative dim of x.
@@ -99,9 +105,8 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t begin, int64_t end) {
   DOCBERT_CHECK(x.defined(), "slice: argument 'x' is undefined");
   check_cpu("slice", x);
   const int64_t d = resolve_dim("slice", dim, x);
-  DOCBERT_CHECK(0 <= begin && begin <= end && end <= x.size(d),
-                "slice: [{}, {}) is outside dim {} (size {}) of 'x' {}", begin, end, dim, x.size(d),
-                shape_str(x.shape()));
+  DOCBERT_CHECK(0 <= begin && begin <= end && end <= x.size(d), "slice: [{}, {}) is outside dim {} (size {}) of 'x' {}",
+                begin, end, dim, x.size(d), shape_str(x.shape()));
   Shape out_shape = x.shape();
   out_shape[d] = end - begin;
   const int64_t inner = inner_of(out_shape, d), len = (end - begin) * inner;

@@ -12,51 +12,63 @@ namespace docbert {
 // out (R,K) = softmax of each row of x (R,K)
 template <class T>
 static void softmax_forward(T* out, const T* x, int64_t R, int64_t K) {
-  parallel_for(R, [&](int64_t r) {
-    const T* xr = x + r * K;
-    T* o = out + r * K;
-    const T m = *std::max_element(xr, xr + K);
-    T sum = 0;
-    for (int64_t k = 0; k < K; ++k) sum += (o[k] = std::exp(xr[k] - m));
-    const T inv = T(1) / sum;  // sum >= 1: the max term is exp(0)
-    for (int64_t k = 0; k < K; ++k) o[k] *= inv;
-  }, 16);
+  parallel_for(
+      R,
+      [&](int64_t r) {
+        const T* xr = x + r * K;
+        T* o = out + r * K;
+        const T m = *std::max_element(xr, xr + K);
+        T sum = 0;
+        for (int64_t k = 0; k < K; ++k) sum += (o[k] = std::exp(xr[k] - m));
+        const T inv = T(1) / sum;  // sum >= 1: the max term is exp(0)
+        for (int64_t k = 0; k < K; ++k) o[k] *= inv;
+      },
+      16);
 }
 
 // dx (R,K) += out * (dout - <dout, out>) per row
 template <class T>
 static void softmax_backward(T* dx, const T* out, const T* dout, int64_t R, int64_t K) {
-  parallel_for(R, [&](int64_t r) {
-    const T *o = out + r * K, *d = dout + r * K;
-    T dot = 0;
-    for (int64_t k = 0; k < K; ++k) dot += d[k] * o[k];
-    for (int64_t k = 0; k < K; ++k) dx[r * K + k] += o[k] * (d[k] - dot);
-  }, 16);
+  parallel_for(
+      R,
+      [&](int64_t r) {
+        const T *o = out + r * K, *d = dout + r * K;
+        T dot = 0;
+        for (int64_t k = 0; k < K; ++k) dot += d[k] * o[k];
+        for (int64_t k = 0; k < K; ++k) dx[r * K + k] += o[k] * (d[k] - dot);
+      },
+      16);
 }
 
 // out (R,K) = log_softmax of each row of x (R,K)
 template <class T>
 static void log_softmax_forward(T* out, const T* x, int64_t R, int64_t K) {
-  parallel_for(R, [&](int64_t r) {
-    const T* xr = x + r * K;
-    const T m = *std::max_element(xr, xr + K);
-    T sum = 0;
-    for (int64_t k = 0; k < K; ++k) sum += std::exp(xr[k] - m);
-    // (x - max) - log(sum) rather than x - (max + log(sum)): the first difference is exact for the top entries.
-    const T log_sum = std::log(sum);
-    for (int64_t k = 0; k < K; ++k) out[r * K + k] = (xr[k] - m) - log_sum;
-  }, 16);
+  parallel_for(
+      R,
+      [&](int64_t r) {
+        const T* xr = x + r * K;
+        const T m = *std::max_element(xr, xr + K);
+        T sum = 0;
+        for (int64_t k = 0; k < K; ++k) sum += std::exp(xr[k] - m);
+        // (x - max) - log(sum) rather than x - (max + log(sum)): the first difference is exact for the top entries.
+        const T log_sum = std::log(sum);
+        for (int64_t k = 0; k < K; ++k) out[r * K + k] = (xr[k] - m) - log_sum;
+      },
+      16);
 }
 
 // dx (R,K) += dout - exp(out) * sum(dout) per row
 template <class T>
 static void log_softmax_backward(T* dx, const T* out, const T* dout, int64_t R, int64_t K) {
-  parallel_for(R, [&](int64_t r) {
-    const T *o = out + r * K, *d = dout + r * K;
-    T sum = 0;
-    for (int64_t k = 0; k < K; ++k) sum += d[k];
-    for (int64_t k = 0; k < K; ++k) dx[r * K + k] += d[k] - std::exp(o[k]) * sum;
-  }, 16);
+  parallel_for(
+      R,
+      [&](int64_t r) {
+        const T *o = out + r * K, *d = dout + r * K;
+        T sum = 0;
+        for (int64_t k = 0; k < K; ++k) sum += d[k];
+        for (int64_t k = 0; k < K; ++k) dx[r * K + k] += d[k] - std::exp(o[k]) * sum;
+      },
+      16);
 }
 
 // Both ops: check, run fwd over (R,K), record a backward that needs only the output and its gradient.

@@ -49,18 +49,23 @@ TEST_CASE("golden: losses match PyTorch float64", "[golden]") {
   const Tensor& targets = g.at("targets");
   const Tensor& hard = g.at("hard");
   std::vector<Case> cases = {
-      {"cross_entropy", {{"logits", "student"}},
+      {"cross_entropy",
+       {{"logits", "student"}},
        [&](const std::vector<Tensor>& in) { return cross_entropy(in[0], targets); }},
-      {"bce_hard", {{"logits", "student"}},
+      {"bce_hard",
+       {{"logits", "student"}},
        [&](const std::vector<Tensor>& in) { return bce_with_logits(in[0], hard); }},
-      {"bce_soft", {{"logits", "student"}, {"targets", "soft"}},
+      {"bce_soft",
+       {{"logits", "student"}, {"targets", "soft"}},
        [](const std::vector<Tensor>& in) { return bce_with_logits(in[0], in[1]); }},
       {"mse", {{"a", "student"}, {"b", "teacher"}}, [](const std::vector<Tensor>& in) { return mse(in[0], in[1]); }},
   };
   for (int T : {1, 2}) {
-    cases.push_back({fmt::format("kl_softmax_t{}", T), {{"student", "student"}, {"teacher", "teacher"}},
+    cases.push_back({fmt::format("kl_softmax_t{}", T),
+                     {{"student", "student"}, {"teacher", "teacher"}},
                      [T](const std::vector<Tensor>& in) { return kl_div_softmax(in[0], in[1], T); }});
-    cases.push_back({fmt::format("kl_bernoulli_t{}", T), {{"student", "student"}, {"teacher", "teacher"}},
+    cases.push_back({fmt::format("kl_bernoulli_t{}", T),
+                     {{"student", "student"}, {"teacher", "teacher"}},
                      [T](const std::vector<Tensor>& in) { return kl_div_bernoulli(in[0], in[1], T); }});
   }
   for (const Case& c : cases) {

@@ -36,8 +36,8 @@ TEST_CASE("golden: bidirectional lstm_layer matches torch.nn.LSTM on a packed ba
                            "weight_hh_l0_reverse", "bias_ih_l0_reverse", "bias_hh_l0_reverse"})
     p[name] = fx.at(name).clone().set_requires_grad(true);
   const Tensor& lengths = fx.at("lengths");
-  LstmOutput fwd = lstm_layer(p["x"], lengths, p["weight_ih_l0"], p["weight_hh_l0"], p["bias_ih_l0"],
-                              p["bias_hh_l0"], false);
+  LstmOutput fwd =
+      lstm_layer(p["x"], lengths, p["weight_ih_l0"], p["weight_hh_l0"], p["bias_ih_l0"], p["bias_hh_l0"], false);
   LstmOutput rev = lstm_layer(p["x"], lengths, p["weight_ih_l0_reverse"], p["weight_hh_l0_reverse"],
                               p["bias_ih_l0_reverse"], p["bias_hh_l0_reverse"], true);
 
@@ -55,10 +55,10 @@ TEST_CASE("golden: bidirectional lstm_layer matches torch.nn.LSTM on a packed ba
 
   // L = sum(w * output) + sum(w2 * h_n) + sum(w3 * c_n), split over the six outputs of the two layers.
   const Tensor &w = fx.at("w"), &w2 = fx.at("w2"), &w3 = fx.at("w3");
-  run_backward({fwd.out, rev.out, fwd.h_n, rev.h_n, fwd.c_n, rev.c_n},
-               {columns(w, 0, H).reshape({B, T, H}), columns(w, H, H).reshape({B, T, H}),
-                w2.slice_rows(0, 1).reshape({B, H}), w2.slice_rows(1, 2).reshape({B, H}),
-                w3.slice_rows(0, 1).reshape({B, H}), w3.slice_rows(1, 2).reshape({B, H})});
+  run_backward(
+      {fwd.out, rev.out, fwd.h_n, rev.h_n, fwd.c_n, rev.c_n},
+      {columns(w, 0, H).reshape({B, T, H}), columns(w, H, H).reshape({B, T, H}), w2.slice_rows(0, 1).reshape({B, H}),
+       w2.slice_rows(1, 2).reshape({B, H}), w3.slice_rows(0, 1).reshape({B, H}), w3.slice_rows(1, 2).reshape({B, H})});
   for (const auto& [name, t] : p) {
     INFO("grad." << name);
     CHECK(test::max_abs_diff(t.grad(), fx.at("grad." + name)) <= 1e-10);

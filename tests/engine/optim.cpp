@@ -44,9 +44,9 @@ TEST_CASE("optim: BERT's no-decay rule", "[optim]") {
 
 TEST_CASE("optim: AdamW single steps by hand, with and without bias correction", "[optim]") {
   const double lr = 0.1, wd = 0.01, eps = 1e-6, b1 = 0.9, b2 = 0.999;
-  const double w0 = 0.7, bias0 = -0.3, ln0 = 1.2;     // initial values
-  const double gw = 0.5, gb = -0.25, gl = 0.125;      // first gradients
-  const double gw2 = -0.2;                            // second gradient of the weight
+  const double w0 = 0.7, bias0 = -0.3, ln0 = 1.2;  // initial values
+  const double gw = 0.5, gb = -0.25, gl = 0.125;   // first gradients
+  const double gw2 = -0.2;                         // second gradient of the weight
   for (bool bc : {true, false}) {
     DYNAMIC_SECTION("bias_correction " << bc) {
       ParameterRegistry reg;
@@ -67,7 +67,10 @@ TEST_CASE("optim: AdamW single steps by hand, with and without bias correction",
       // Step 1: m = (1-b1) g, v = (1-b2) g^2; with bias correction m^ = g and v^ = g^2.
       auto adam_term = [&](double g) {
         double m = (1 - b1) * g, v = (1 - b2) * g * g;
-        if (bc) { m /= 1 - b1; v /= 1 - b2; }
+        if (bc) {
+          m /= 1 - b1;
+          v /= 1 - b2;
+        }
         return m / (std::sqrt(v) + eps);
       };
       const double w1 = w0 - lr * (adam_term(gw) + wd * w0);  // decayed
@@ -91,7 +94,10 @@ TEST_CASE("optim: AdamW single steps by hand, with and without bias correction",
       opt.step(lr / 2);  // lr passed per step (a schedule)
       double m = b1 * (1 - b1) * gw + (1 - b1) * gw2;
       double v = b2 * (1 - b2) * gw * gw + (1 - b2) * gw2 * gw2;
-      if (bc) { m /= 1 - b1 * b1; v /= 1 - b2 * b2; }
+      if (bc) {
+        m /= 1 - b1 * b1;
+        v /= 1 - b2 * b2;
+      }
       CHECK(w.item() == Approx(w1 - lr / 2 * (m / (std::sqrt(v) + eps) + wd * w1)).epsilon(kTight));
       CHECK(b.item() == Approx(bias0 - lr * adam_term(gb)).epsilon(kTight));
     }

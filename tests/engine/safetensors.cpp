@@ -1,8 +1,8 @@
 // safetensors reader/writer: round trips, the exact bytes of a known file, atomic replacement, f16
 // conversion, and the reader's refusal of corrupt files (each mutation of a valid file must throw
 // docbert::Error with a specific phrase, never crash).
-#include "engine/random.h"
 #include "engine/safetensors.h"
+#include "engine/random.h"
 
 #include <catch2/catch.hpp>
 
@@ -53,7 +53,8 @@ std::string file_bytes(const std::string& header, const std::string& data) {
   return u64_le(header.size()) + header + data;
 }
 
-template <class T> std::string raw(const std::vector<T>& v) {
+template <class T>
+std::string raw(const std::vector<T>& v) {
   return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
 }
 
@@ -136,9 +137,9 @@ TEST_CASE("safetensors: f16 conversion is exact where it must be and rounds to n
     }
   }
   CHECK(f16_to_float(0x3c00) == 1.0f);
-  CHECK(f16_to_float(0x0001) == std::ldexp(1.0f, -24));      // smallest subnormal
-  CHECK(f16_to_float(0x03ff) == std::ldexp(1023.0f, -24));   // largest subnormal
-  CHECK(f16_to_float(0x0400) == std::ldexp(1.0f, -14));      // smallest normal
+  CHECK(f16_to_float(0x0001) == std::ldexp(1.0f, -24));     // smallest subnormal
+  CHECK(f16_to_float(0x03ff) == std::ldexp(1023.0f, -24));  // largest subnormal
+  CHECK(f16_to_float(0x0400) == std::ldexp(1.0f, -14));     // smallest normal
   CHECK(f16_to_float(0x7bff) == 65504.0f);
   CHECK(f16_to_float(0xfc00) == -std::numeric_limits<float>::infinity());
   CHECK(std::signbit(f16_to_float(0x8000)));
@@ -162,10 +163,28 @@ TEST_CASE("safetensors: writing floats as F16 or BF16", "[safetensors]") {
   TempDir tmp;
   std::string path = tmp.file("half.safetensors");
   const float inf = std::numeric_limits<float>::infinity();
-  std::vector<float> v = {1.0f, -0.0f, 65504.0f, inf, -inf, std::ldexp(1.0f, -24), std::ldexp(3.0f, -24),
-                          std::ldexp(1.0f, -14), 0.333251953125f, 1e6f, std::ldexp(1.0f, -26)};
-  std::vector<float> want = {1.0f, -0.0f, 65504.0f, inf, -inf, std::ldexp(1.0f, -24), std::ldexp(3.0f, -24),
-                             std::ldexp(1.0f, -14), 0.333251953125f, inf, 0.0f};
+  std::vector<float> v = {1.0f,
+                          -0.0f,
+                          65504.0f,
+                          inf,
+                          -inf,
+                          std::ldexp(1.0f, -24),
+                          std::ldexp(3.0f, -24),
+                          std::ldexp(1.0f, -14),
+                          0.333251953125f,
+                          1e6f,
+                          std::ldexp(1.0f, -26)};
+  std::vector<float> want = {1.0f,
+                             -0.0f,
+                             65504.0f,
+                             inf,
+                             -inf,
+                             std::ldexp(1.0f, -24),
+                             std::ldexp(3.0f, -24),
+                             std::ldexp(1.0f, -14),
+                             0.333251953125f,
+                             inf,
+                             0.0f};
   Tensor x = Tensor::from_vector(v, {11});
   Tensor x64 = x.to(DType::F64);
   Tensor ids = Tensor::from_vector<int32_t>({5, 6}, {2});
@@ -268,8 +287,8 @@ TEST_CASE("safetensors: writes are atomic and checked", "[safetensors]") {
 TEST_CASE("safetensors: corrupt files are refused with a clear error", "[safetensors]") {
   TempDir tmp;
   std::string good_path = tmp.file("good.safetensors");
-  save_safetensors(good_path, {{"a", Tensor::from_vector<float>({1, 2}, {2})},
-                               {"b", Tensor::from_vector<int32_t>({3}, {1})}});
+  save_safetensors(good_path,
+                   {{"a", Tensor::from_vector<float>({1, 2}, {2})}, {"b", Tensor::from_vector<int32_t>({3}, {1})}});
   const std::string good = read_bytes(good_path);
   const std::string header = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
                              R"("b":{"dtype":"I32","shape":[1],"data_offsets":[8,12]}})";
@@ -321,9 +340,10 @@ TEST_CASE("safetensors: corrupt files are refused with a clear error", "[safeten
       {"dimension beyond int64", with("[2]", "[9223372036854775808,0]"), "overflows"},
       {"sub-byte size", with(R"("F32","shape":[2])", R"("F4","shape":[3])"), "not a whole number of bytes"},
       {"overlapping tensors", with("[8,12]", "[4,8]"), "tensor 'b' (bytes [4, 8)) overlaps the previous tensor"},
-      {"gap between tensors", file_bytes(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
-                                         R"("b":{"dtype":"I32","shape":[1],"data_offsets":[12,16]}})",
-                                         data + "pads"),
+      {"gap between tensors",
+       file_bytes(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                  R"("b":{"dtype":"I32","shape":[1],"data_offsets":[12,16]}})",
+                  data + "pads"),
        "gap of 4 bytes before tensor 'b'"},
       {"buffer not starting at 0", with("[0,8]", "[4,12]"), "gap of 4 bytes before tensor 'a'"},
       {"duplicate names", with(a_entry, a_entry + "," + a_entry), "duplicate tensor name 'a'"},

@@ -71,7 +71,7 @@ TEST_CASE("random: streams are reproducible and disjoint", "[rng]") {
   double mean = 0, var = 0;
   for (float v : a.to_vector<float>()) mean += v / 1000.0;
   for (float v : a.to_vector<float>()) var += (v - mean) * (v - mean) / 1000.0;
-  CHECK(std::abs(mean) < 0.003);                 // 0.02/sqrt(1000) = 6e-4 standard error
+  CHECK(std::abs(mean) < 0.003);  // 0.02/sqrt(1000) = 6e-4 standard error
   CHECK(std::sqrt(var) == Approx(0.02).epsilon(0.1));
 }
 

@@ -25,8 +25,8 @@ Tensor padding_mask(const std::vector<int64_t>& lens, int64_t T, double neg = -1
 OpCase attention_case(int64_t B, int64_t T, int64_t NH, int64_t HS, const std::vector<int64_t>& lens, double p) {
   const int64_t C = NH * HS;
   OpCase c;
-  c.name = fmt::format("self_attention B={} T={} NH={} HS={} lens {} dropout {}", B, T, NH, HS,
-                       fmt::join(lens, ","), p);
+  c.name =
+      fmt::format("self_attention B={} T={} NH={} HS={} lens {} dropout {}", B, T, NH, HS, fmt::join(lens, ","), p);
   c.inputs = {uniform({B, T, 3 * C}), fixed(padding_mask(lens, T))};
   c.forward = [NH, p](const std::vector<Tensor>& in) {
     // A fixed key, so every finite-difference forward draws the same dropout mask.

@@ -39,9 +39,8 @@ TEST_CASE("dropout follows the documented Philox mask convention", "[op]") {
   // GPU's 1.0f / (1.0f - p)). Checked element by element in both dtypes; the mask does not depend on the dtype.
   // 7*11*13 = 1001 elements: not a multiple of 4, so the last Philox group is partial.
   const double p = 0.3;
-  OpCase spec;
-  spec.inputs = {uniform({7, 11, 13})};
-  std::vector<Tensor> in = make_inputs(spec, DType::F64);
+  const std::vector<InputSpec> specs = {uniform({7, 11, 13})};
+  std::vector<Tensor> in = random_inputs(specs, DType::F64);
   for (DType dt : {DType::F32, DType::F64}) {
     Tensor x = in[0].to(dt);
     auto out = dropout(x, p, kSeed, kOffset, true).to_vector<double>();

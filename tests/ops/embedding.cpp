@@ -50,9 +50,8 @@ TEST_CASE("embedding backward is bit-identical across thread counts", "[op][dete
   const int saved = num_threads();
   auto run = [](int threads) {
     set_num_threads(threads);
-    OpCase spec;
-    spec.inputs = {uniform({50, 768}), uniform({4, 512, 768})};
-    std::vector<Tensor> in = make_inputs(spec, DType::F32);
+    const std::vector<InputSpec> specs = {uniform({50, 768}), uniform({4, 512, 768})};
+    std::vector<Tensor> in = random_inputs(specs, DType::F32);
     std::vector<int64_t> v;
     for (int64_t k = 0; k < 4 * 512; ++k) v.push_back(k * 31 % 50);  // every row fans in ~41 tokens
     in[0].set_requires_grad(true);
@@ -66,9 +65,9 @@ TEST_CASE("embedding backward is bit-identical across thread counts", "[op][dete
 
 TEST_CASE("embedding rejects bad ids with the id, its position and V", "[op][errors]") {
   Tensor table = Tensor::zeros({30522, 4});
-  CHECK_THROWS_WITH(embedding(ids_tensor({1, 2, 3, 30522, 0, 0}, {2, 3}), table),
-                    Catch::Contains("embedding: id 30522 at position (1,0) of 'ids' (2,3)") &&
-                        Catch::Contains("V=30522"));
+  CHECK_THROWS_WITH(
+      embedding(ids_tensor({1, 2, 3, 30522, 0, 0}, {2, 3}), table),
+      Catch::Contains("embedding: id 30522 at position (1,0) of 'ids' (2,3)") && Catch::Contains("V=30522"));
   CHECK_THROWS_WITH(embedding(ids_tensor({-1}, {1}).to(DType::I32), table),
                     Catch::Contains("embedding: id -1 at position (0)"));
   CHECK_THROWS_WITH(embedding(Tensor::zeros({2}), table), Catch::Contains("embedding: 'ids' must be i32 or i64"));

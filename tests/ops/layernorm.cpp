@@ -27,9 +27,8 @@ TEST_CASE("op layer_norm", "[op]") {
 }
 
 TEST_CASE("op layer_norm with C == 1 returns beta and zero gradients for x and gamma", "[op]") {
-  OpCase spec;
-  spec.inputs = {uniform({4, 1}), uniform({1}), uniform({1})};
-  std::vector<Tensor> in = make_inputs(spec, DType::F64);
+  const std::vector<InputSpec> specs = {uniform({4, 1}), uniform({1}), uniform({1})};
+  std::vector<Tensor> in = random_inputs(specs, DType::F64);
   for (Tensor& t : in) t.set_requires_grad(true);
   Tensor y = layer_norm(in[0], in[1], in[2], 1e-12);
   for (double v : y.to_vector<double>()) CHECK(v == in[2].item());
@@ -43,9 +42,8 @@ TEST_CASE("layer_norm in f32 stays accurate when |mean| >> std", "[op]") {
   // Rows of 768 values in [99, 101] at BERT's eps. The f32 input itself is rounded by up to 3.8e-6 (half an ulp of
   // 100), i.e. ~1e-5 after normalising: 3e-6 of max |out| ~ 3.6. An f32 row sum would add ~1e-4 of the std (fails),
   // a one-pass E[x^2] - E[x]^2 would lose everything.
-  OpCase spec;
-  spec.inputs = {uniform({8, 768}, 99, 101), uniform({768}, 0.5, 1.5), uniform({768})};
-  std::vector<Tensor> in64 = make_inputs(spec, DType::F64), in32 = make_inputs(spec, DType::F32);
+  const std::vector<InputSpec> specs = {uniform({8, 768}, 99, 101), uniform({768}, 0.5, 1.5), uniform({768})};
+  std::vector<Tensor> in64 = random_inputs(specs, DType::F64), in32 = random_inputs(specs, DType::F32);
   Tensor ref = layer_norm(in64[0], in64[1], in64[2], 1e-12), out = layer_norm(in32[0], in32[1], in32[2], 1e-12);
   double scale = 0;
   for (double v : ref.to_vector<double>()) scale = std::max(scale, std::abs(v));
@@ -56,9 +54,8 @@ TEST_CASE("layer_norm gradients are bit-identical across thread counts", "[op][d
   const int saved = num_threads();
   auto run = [](int threads) {
     set_num_threads(threads);
-    OpCase spec;
-    spec.inputs = {uniform({4, 64, 768}), uniform({768}), uniform({768}), uniform({4, 64, 768})};
-    std::vector<Tensor> in = make_inputs(spec, DType::F32);
+    const std::vector<InputSpec> specs = {uniform({4, 64, 768}), uniform({768}), uniform({768}), uniform({4, 64, 768})};
+    std::vector<Tensor> in = random_inputs(specs, DType::F32);
     for (int k = 0; k < 3; ++k) in[k].set_requires_grad(true);
     layer_norm(in[0], in[1], in[2], 1e-12).backward(in[3]);
     return std::vector<Tensor>{in[0].grad(), in[1].grad(), in[2].grad()};

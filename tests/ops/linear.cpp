@@ -107,9 +107,8 @@ TEST_CASE("op matmul attention sizes", "[op]") {
 }
 
 TEST_CASE("linear and matmul forward match a naive triple loop", "[op]") {
-  OpCase spec;
-  spec.inputs = {uniform({3, 5, 7}), uniform({4, 7}), uniform({4})};
-  std::vector<Tensor> in = make_inputs(spec, DType::F64);
+  const std::vector<InputSpec> specs = {uniform({3, 5, 7}), uniform({4, 7}), uniform({4})};
+  std::vector<Tensor> in = random_inputs(specs, DType::F64);
   const double *x = in[0].data<double>(), *w = in[1].data<double>(), *bias = in[2].data<double>();
   std::vector<double> ref = naive_matmul(x, w, 15, 4, 7, false, true);
   for (int64_t r = 0; r < 15; ++r)
@@ -119,8 +118,8 @@ TEST_CASE("linear and matmul forward match a naive triple loop", "[op]") {
   for (bool ta : {false, true})
     for (bool tb : {false, true}) {
       const int64_t M = 5, K = 7, N = 3;
-      spec.inputs = {uniform({2, ta ? K : M, ta ? M : K}), uniform({2, tb ? N : K, tb ? K : N})};
-      std::vector<Tensor> ab = make_inputs(spec, DType::F64);
+      std::vector<Tensor> ab =
+          random_inputs({uniform({2, ta ? K : M, ta ? M : K}), uniform({2, tb ? N : K, tb ? K : N})}, DType::F64);
       Tensor out = matmul(ab[0], ab[1], ta, tb);
       REQUIRE(out.shape() == Shape{2, M, N});
       for (int64_t i = 0; i < 2; ++i) {
@@ -138,10 +137,9 @@ TEST_CASE("linear and matmul are bit-identical for any thread count >= 2", "[op]
   const int saved = num_threads();
   auto run = [](int threads) {
     set_num_threads(threads);
-    OpCase spec;
-    spec.inputs = {uniform({4, 128, 768}), uniform({3072, 768}), uniform({3072}), uniform({6, 64, 96}),
-                   uniform({6, 64, 96})};
-    std::vector<Tensor> in = make_inputs(spec, DType::F32);
+    const std::vector<InputSpec> specs = {uniform({4, 128, 768}), uniform({3072, 768}), uniform({3072}),
+                                          uniform({6, 64, 96}), uniform({6, 64, 96})};
+    std::vector<Tensor> in = random_inputs(specs, DType::F32);
     for (Tensor& t : in) t.set_requires_grad(true);
     Tensor y = linear(in[0], in[1], in[2]), s = matmul(in[3], in[4], false, true);
     run_backward({y, s}, {Tensor::full(y.shape(), 0.5), Tensor::full(s.shape(), -0.25)});
@@ -171,10 +169,9 @@ TEST_CASE("linear and matmul reject bad arguments with the op name", "[op][error
   CHECK_THROWS_WITH(linear(x, Tensor::zeros({28})), Catch::Contains("linear: 'weight' must have 2 dimensions"));
   CHECK_THROWS_WITH(matmul(Tensor::zeros({2, 3, 4}), Tensor::zeros({3, 4, 5})),
                     Catch::Contains("matmul: shape mismatch: batch dims") && Catch::Contains("(3,4,5)"));
-  CHECK_THROWS_WITH(matmul(Tensor::zeros({2, 3, 4}), Tensor::zeros({2, 5, 6})),
-                    Catch::Contains("matmul: shape mismatch: inner dims differ") && Catch::Contains("K=4") &&
-                        Catch::Contains("K=5"));
-  CHECK_THROWS_WITH(matmul(Tensor::zeros({3, 4}), Tensor::zeros({5, 4}), true, false),
-                    Catch::Contains("(transposed)"));
+  CHECK_THROWS_WITH(
+      matmul(Tensor::zeros({2, 3, 4}), Tensor::zeros({2, 5, 6})),
+      Catch::Contains("matmul: shape mismatch: inner dims differ") && Catch::Contains("K=4") && Catch::Contains("K=5"));
+  CHECK_THROWS_WITH(matmul(Tensor::zeros({3, 4}), Tensor::zeros({5, 4}), true, false), Catch::Contains("(transposed)"));
   CHECK_THROWS_WITH(matmul(Tensor::zeros({4}), Tensor::zeros({4, 2})), Catch::Contains("at least 2 dims"));
 }

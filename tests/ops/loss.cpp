@@ -140,24 +140,45 @@ TEST_CASE("losses at saturated logits (+-100) are finite and match closed forms 
   const double T = 2;
   const std::vector<Case> cases = {
       // Row 0 predicts its target with margin 200, row 1 is off by 200: (log1p(4 e^-200) + 200 + log1p(...)) / 2.
-      {"cross_entropy", {2, 5}, {100, -100, -100, -100, -100, 100, -100, -100, -100, -100}, {},
-       [](const Tensor& z, const Tensor&) { return cross_entropy(z, ids_tensor({0, 1}, {2})); },
+      {"cross_entropy",
+       {2, 5},
+       {100, -100, -100, -100, -100, 100, -100, -100, -100, -100},
+       {},
+       [](const Tensor& z, const Tensor&) {
+         return cross_entropy(z, ids_tensor({0, 1}, {2}));
+       },
        100 + std::log1p(4 * std::exp(-200.0))},
       // All four (z, y) corners: z = +-100 against y = 0/1; two cost 100 + log1p(e^-100), two only log1p(e^-100).
-      {"bce_with_logits", {2, 2}, {100, 100, -100, -100}, {1, 0, 1, 0},
-       [](const Tensor& z, const Tensor& y) { return bce_with_logits(z, y); }, 50 + std::log1p(std::exp(-100.0))},
+      {"bce_with_logits",
+       {2, 2},
+       {100, 100, -100, -100},
+       {1, 0, 1, 0},
+       [](const Tensor& z, const Tensor& y) { return bce_with_logits(z, y); },
+       50 + std::log1p(std::exp(-100.0))},
       // A correct, saturated label costs exactly its log1p tail, which max(z,0) - z y + log1p(...) keeps
       // (softplus(z) - z y would round it away). z = 80 keeps the tail (1.8e-35) a normal f32.
-      {"bce_with_logits tail", {1, 1}, {80}, {1},
-       [](const Tensor& z, const Tensor& y) { return bce_with_logits(z, y); }, std::log1p(std::exp(-80.0))},
+      {"bce_with_logits tail",
+       {1, 1},
+       {80},
+       {1},
+       [](const Tensor& z, const Tensor& y) { return bce_with_logits(z, y); },
+       std::log1p(std::exp(-80.0))},
       // Student one-hot on class 0, teacher on class 1, at T = 2 (scaled logits +-50): KL = 100 (+ O(e^-100)),
       // times T^2.
-      {"kl_div_softmax", {1, 3}, {100, -100, -100}, {-100, 100, -100},
-       [T](const Tensor& s, const Tensor& t) { return kl_div_softmax(s, t, T); }, T * T * 100},
+      {"kl_div_softmax",
+       {1, 3},
+       {100, -100, -100},
+       {-100, 100, -100},
+       [T](const Tensor& s, const Tensor& t) { return kl_div_softmax(s, t, T); },
+       T * T * 100},
       // Per label KL = softplus(c) - softplus(a) - sigmoid(a) (c - a) with a = t/T, c = s/T: opposite saturated
       // labels give 50 tanh(25) each at T = 2, agreeing ones 0. Naively 0 * log 0.
-      {"kl_div_bernoulli", {1, 4}, {-100, 100, 100, -100}, {100, 100, -100, -100},
-       [T](const Tensor& s, const Tensor& t) { return kl_div_bernoulli(s, t, T); }, T * T * 2 * 50 * std::tanh(25.0)},
+      {"kl_div_bernoulli",
+       {1, 4},
+       {-100, 100, 100, -100},
+       {100, 100, -100, -100},
+       [T](const Tensor& s, const Tensor& t) { return kl_div_bernoulli(s, t, T); },
+       T * T * 2 * 50 * std::tanh(25.0)},
       {"mse", {1, 2}, {100, -100}, {-100, -100}, [](const Tensor& a, const Tensor& b) { return mse(a, b); }, 20000},
   };
   for (const Case& c : cases) {

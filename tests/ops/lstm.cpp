@@ -24,15 +24,19 @@ OpCase lstm_case(int64_t T, int64_t I, int64_t H, const std::vector<int64_t>& le
   OpCase c;
   c.name = fmt::format("lstm_layer T={} I={} H={} lens {} {}{} outputs #{}", T, I, H, fmt::join(lens, ","),
                        reverse ? "reverse" : "forward", bias ? "" : " no bias", static_cast<int>(which));
-  c.inputs = {uniform({B, T, I}), uniform({4 * H, I}, -k, k), uniform({4 * H, H}, -k, k), uniform({4 * H}, -k, k),
-              uniform({4 * H}, -k, k), fixed(ids_tensor(lens, {B}))};
+  c.inputs = {uniform({B, T, I}),      uniform({4 * H, I}, -k, k), uniform({4 * H, H}, -k, k),
+              uniform({4 * H}, -k, k), uniform({4 * H}, -k, k),    fixed(ids_tensor(lens, {B}))};
   c.forward = [reverse, which, bias](const std::vector<Tensor>& in) {
     LstmOutput r = lstm_layer(in[0], in[5], in[1], in[2], bias ? in[3] : Tensor(), bias ? in[4] : Tensor(), reverse);
     switch (which) {
-      case Outputs::Out: return std::vector<Tensor>{r.out};
-      case Outputs::HN: return std::vector<Tensor>{r.h_n};
-      case Outputs::CN: return std::vector<Tensor>{r.c_n};
-      default: return std::vector<Tensor>{r.out, r.h_n, r.c_n};
+      case Outputs::Out:
+        return std::vector<Tensor>{r.out};
+      case Outputs::HN:
+        return std::vector<Tensor>{r.h_n};
+      case Outputs::CN:
+        return std::vector<Tensor>{r.c_n};
+      default:
+        return std::vector<Tensor>{r.out, r.h_n, r.c_n};
     }
   };
   if (!bias) c.inputs[3].grad = c.inputs[4].grad = false;  // unused inputs: nothing to differentiate
@@ -48,9 +52,18 @@ TEST_CASE("op lstm_layer", "[op]") {
   // (I, H, T) over I, H in {1, 3, 31, 33} and T in {1, 3, 31}: every value meets every other dimension's
   // extremes without the full product (96 cases, each doing ~500 forwards).
   int64_t I, H, T;
-  std::tie(I, H, T) = GENERATE(table<int64_t, int64_t, int64_t>({{1, 1, 1}, {3, 33, 1}, {31, 3, 1}, {1, 3, 3},
-                                                                  {3, 1, 3}, {33, 31, 3}, {31, 33, 3}, {33, 1, 31},
-                                                                  {1, 33, 31}, {31, 31, 31}, {3, 3, 31}, {33, 33, 31}}));
+  std::tie(I, H, T) = GENERATE(table<int64_t, int64_t, int64_t>({{1, 1, 1},
+                                                                 {3, 33, 1},
+                                                                 {31, 3, 1},
+                                                                 {1, 3, 3},
+                                                                 {3, 1, 3},
+                                                                 {33, 31, 3},
+                                                                 {31, 33, 3},
+                                                                 {33, 1, 31},
+                                                                 {1, 33, 31},
+                                                                 {31, 31, 31},
+                                                                 {3, 3, 31},
+                                                                 {33, 33, 31}}));
   const bool reverse = GENERATE(false, true);
   check_op(lstm_case(T, I, H, ragged(T), reverse));
 }

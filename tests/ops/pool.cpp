@@ -14,8 +14,8 @@ TEST_CASE("op masked_max_pool", "[op]") {
   // Ragged lengths including 1 and T; distinct() inputs make every argmax unique, so the max is differentiable.
   Tensor lengths = ids_tensor({T, 1, (T + 1) / 2, T}, {4});
   OpCase c;
-  c.name = fmt::format("masked_max_pool x (4,{},{}) lengths ({},1,{},{}) {}", T, C, T, (T + 1) / 2, T,
-                       i32 ? "i32" : "i64");
+  c.name =
+      fmt::format("masked_max_pool x (4,{},{}) lengths ({},1,{},{}) {}", T, C, T, (T + 1) / 2, T, i32 ? "i32" : "i64");
   c.inputs = {distinct({4, T, C}), fixed(i32 ? lengths.to(DType::I32) : lengths)};
   c.forward = [](const std::vector<Tensor>& in) { return std::vector<Tensor>{masked_max_pool(in[0], in[1])}; };
   check_op(c);
@@ -23,7 +23,7 @@ TEST_CASE("op masked_max_pool", "[op]") {
 
 TEST_CASE("masked_max_pool ignores padding and routes ties to the first index", "[op]") {
   // x (2,3,2); row 1 has length 1, so its padded rows (which hold larger values) must not win.
-  Tensor x = Tensor::from_vector<double>({1, 5, 3, 5, 2, 0,    // batch 0: c0 max 3 at t=1; c1 tie 5 at t=0,1
+  Tensor x = Tensor::from_vector<double>({1, 5, 3, 5, 2, 0,     // batch 0: c0 max 3 at t=1; c1 tie 5 at t=0,1
                                           -4, -2, 9, 9, 8, 8},  // batch 1, length 1: only t=0 counts
                                          {2, 3, 2});
   x.set_requires_grad(true);
