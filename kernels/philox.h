@@ -54,9 +54,12 @@ DOCBERT_HD uint32_t philox_word(uint64_t seed, uint64_t offset, uint64_t i) {
   return philox4x32(seed, offset + i / 4).v[i % 4];
 }
 
-// Uniform in [0, 1) with 24 random bits (exactly representable in f32, identical on CPU and GPU).
+// A random word as a uniform in [0, 1) with 24 random bits (exactly representable in f32, identical on CPU
+// and GPU).
+DOCBERT_HD float philox_to_uniform(uint32_t word) { return static_cast<float>(word >> 8) * (1.0f / 16777216.0f); }
+
 DOCBERT_HD float philox_uniform(uint64_t seed, uint64_t offset, uint64_t i) {
-  return static_cast<float>(philox_word(seed, offset, i) >> 8) * (1.0f / 16777216.0f);
+  return philox_to_uniform(philox_word(seed, offset, i));
 }
 
 // Number of counter values a stream consumes for n random words.
