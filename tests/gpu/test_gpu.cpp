@@ -172,3 +172,15 @@ TEST_CASE("gpu launchers reject bad arguments with the op name", "[gpu][errors]"
   CHECK_NOTHROW(gelu_backward(none, none, none, 0, true, nullptr));
   CHECK_NOTHROW(dropout_mask(nullptr, 0, 0.5f, kSeed, 0, nullptr));
 }
+
+TEST_CASE("gpu tensors: storage on the device, copies both ways, zeros", "[gpu][tensor]") {
+  Tensor host = Tensor::from_vector<float>({1.5f, -2.f, 3.25f, 0.f, 7.f}, {5});
+  Tensor dev = host.to(Device::CUDA);
+  CHECK(dev.device() == Device::CUDA);
+  CHECK(dev.describe() == "f32 (5) cuda");
+  CHECK(dev.to_vector<float>() == host.to_vector<float>());
+  CHECK(dev.clone().to(Device::CPU).to_vector<float>() == host.to_vector<float>());
+  CHECK(Tensor::zeros({3, 2}, DType::F64, Device::CUDA).to_vector<double>() == std::vector<double>(6, 0.0));
+  CHECK_THROWS_WITH(dev.data<float>(), Catch::Contains("not on the cpu"));
+  CHECK_THROWS_WITH(gelu(dev), Catch::Contains("gelu") && Catch::Contains("cuda"));
+}
