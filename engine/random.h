@@ -6,8 +6,11 @@
 #pragma once
 
 #include "engine/tensor.h"
+#include "kernels/philox.h"
 
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 namespace docbert {
 
@@ -22,5 +25,13 @@ struct RngStream {
 void uniform_fill(Tensor& t, double lo, double hi, RngStream& rng);
 // Normal via Box-Muller on two uniforms per element (BERT's init is N(0, 0.02)).
 void normal_fill(Tensor& t, double mean, double stddev, RngStream& rng);
+
+// Fisher-Yates shuffle of `v` keyed by (seed, offset): the same key always gives the same permutation, so a
+// data order can be rebuilt from (seed, epoch) instead of being stored. Uses words offset .. offset+ceil(n/4).
+template <class I>
+void seeded_shuffle(std::vector<I>& v, uint64_t seed, uint64_t offset) {
+  for (size_t i = v.size(); i > 1; --i)
+    std::swap(v[i - 1], v[philox_word(seed, offset, static_cast<uint64_t>(i - 1)) % static_cast<uint64_t>(i)]);
+}
 
 }  // namespace docbert

@@ -227,18 +227,9 @@ static void store_from_double(Tensor& t, int64_t i, double v) {
 template <class T>
 std::vector<T> Tensor::to_vector() const {
   Tensor host = is_cpu() ? *this : to(Device::CPU);
+  if (host.dtype() != dtype_of<T>::value) host = host.to(dtype_of<T>::value);
   std::vector<T> out(static_cast<size_t>(numel()));
-  if (host.dtype() == dtype_of<T>::value) {
-    if (!out.empty()) std::memcpy(out.data(), host.raw_data(), nbytes());
-    return out;
-  }
-  for (int64_t i = 0; i < numel(); ++i) {
-    double v = load_as_double(host, i);
-    if constexpr (std::is_same_v<T, bf16>)
-      out[i] = bf16::from_float(static_cast<float>(v));
-    else
-      out[i] = static_cast<T>(v);
-  }
+  if (!out.empty()) std::memcpy(out.data(), host.raw_data(), host.nbytes());
   return out;
 }
 template std::vector<float> Tensor::to_vector() const;

@@ -73,9 +73,7 @@ std::vector<Tensor> random_inputs(const std::vector<InputSpec>& specs, DType dty
       // A shuffled evenly spaced grid: ties and near-ties are impossible.
       std::vector<int64_t> perm(static_cast<size_t>(n));
       for (int64_t i = 0; i < n; ++i) perm[i] = i;
-      const uint64_t off = rng.take(static_cast<uint64_t>(n));
-      for (int64_t i = n - 1; i > 0; --i)
-        std::swap(perm[i], perm[philox_word(rng.seed, off, static_cast<uint64_t>(i)) % static_cast<uint64_t>(i + 1)]);
+      seeded_shuffle(perm, rng.seed, rng.take(static_cast<uint64_t>(n)));
       for (int64_t i = 0; i < n; ++i) p[i] = s.lo + (s.hi - s.lo) * (static_cast<double>(perm[i]) + 0.5) / n;
     }
     ins.push_back(dtype == DType::F64 ? t : t.to(dtype));

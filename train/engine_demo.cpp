@@ -14,7 +14,6 @@
 #include "engine/parameters.h"
 #include "engine/random.h"
 #include "engine/safetensors.h"
-#include "kernels/philox.h"
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -196,7 +195,7 @@ int run(int argc, char** argv) {
   // Seeded split of r8-train into train/dev (R8 ships no dev set).
   std::vector<size_t> perm(train_all.size());
   std::iota(perm.begin(), perm.end(), 0);
-  for (size_t i = perm.size() - 1; i > 0; --i) std::swap(perm[i], perm[philox_word(seed, 1u << 30, i) % (i + 1)]);
+  seeded_shuffle(perm, seed, 1ull << 30);
   const size_t n_dev = static_cast<size_t>(dev_fraction * static_cast<double>(perm.size()));
   std::vector<Doc> dev, train;
   for (size_t i = 0; i < perm.size(); ++i) (i < n_dev ? dev : train).push_back(train_all[perm[i]]);
@@ -223,8 +222,7 @@ int run(int argc, char** argv) {
   for (int epoch = 1; epoch <= epochs; ++epoch) {
     std::vector<size_t> order(train.size());
     std::iota(order.begin(), order.end(), 0);
-    for (size_t i = order.size() - 1; i > 0; --i)
-      std::swap(order[i], order[philox_word(seed, static_cast<uint64_t>(epoch) << 32, i) % (i + 1)]);
+    seeded_shuffle(order, seed, static_cast<uint64_t>(epoch) << 32);  // epoch e's order derives from (seed, e)
     double loss_sum = 0;
     for (size_t i = 0; i < train.size(); i += static_cast<size_t>(batch_size)) {
       size_t end = std::min(train.size(), i + static_cast<size_t>(batch_size));
