@@ -26,7 +26,8 @@ namespace docbert {
 
 struct Node {
   const char* op = "";          // op name, for error messages and tape dumps
-  std::vector<Tensor> inputs;   // every tensor the op read (inputs not requiring grad are skipped)
+  std::vector<Tensor> inputs;   // the op's differentiable inputs, in a fixed order per op; may include tensors
+                                // that do not require grad and undefined optional ones (e.g. a missing bias)
   std::vector<Tensor> outputs;  // the op's outputs; outputs[k].grad() is dL/d(output k) when backward runs
   std::function<void(Node&)> backward;
 };
@@ -40,6 +41,13 @@ bool grad_enabled();
 // `backward` may assume at least one output has a gradient; it must check each input's requires_grad().
 void record_node(const char* op, std::vector<Tensor> inputs, std::vector<Tensor> outputs,
                  std::function<void(Node&)> backward);
+
+// The data of t's gradient buffer (allocated as zeros on first use), or null when t is undefined or does not
+// require grad: what a backward closure passes to its kernel for each input, the kernel skipping null ones.
+template <class T>
+T* grad_data_or_null(Tensor& t) {
+  return t.defined() && t.requires_grad() ? t.grad_buffer().template data<T>() : nullptr;
+}
 
 // Runs the tape backwards from `root` (see Tensor::backward) and clears it.
 void run_backward(const Tensor& root, const Tensor& seed);

@@ -5,6 +5,7 @@
 // i32/i64 hold ids, labels and lengths. CPU ops compute in f32 or f64 and reject the rest by name.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -20,7 +21,7 @@ const char* dtype_name(DType t);    // "f32", "f64", "bf16", "i32", "i64"
 const char* device_name(Device d);  // "cpu", "cuda"
 bool dtype_is_float(DType t);       // f32, f64, bf16
 
-// bfloat16 as raw bits; conversion from float rounds to nearest even and keeps NaN a NaN.
+// bfloat16 as raw bits; conversions from float and double round to nearest even (once) and keep NaN a NaN.
 struct bf16 {
   uint16_t bits = 0;
   static bf16 from_float(float f) {
@@ -34,6 +35,22 @@ struct bf16 {
     u += 0x7fffu + ((u >> 16) & 1u);
     r.bits = static_cast<uint16_t>(u >> 16);
     return r;
+  }
+  // One rounding from double (not double -> float -> bf16, which rounds twice: 1 + 2^-8 + 2^-30 would become
+  // 1). The double is first rounded to float *to odd* (truncate, then set the last bit when inexact); with
+  // float's 24 bits >= bf16's 8 + 2, rounding that to nearest even gives the correctly rounded bf16. Values
+  // beyond float's range truncate to FLT_MAX (odd), which rounds to inf, as it must.
+  static bf16 from_double(double x) {
+    if (std::isnan(x)) return from_float(static_cast<float>(x));
+    float f = static_cast<float>(x);  // nearest (inf beyond float's range)
+    if (static_cast<double>(f) != x) {
+      uint32_t u;
+      std::memcpy(&u, &f, 4);
+      if (std::fabs(static_cast<double>(f)) > std::fabs(x)) --u;  // toward zero (sign-magnitude: inf -> FLT_MAX)
+      u |= 1u;
+      std::memcpy(&f, &u, 4);
+    }
+    return from_float(f);
   }
   float to_float() const {
     uint32_t u = static_cast<uint32_t>(bits) << 16;

@@ -3,10 +3,12 @@
 
 #include "engine/parallel.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <set>
 #include <utility>
+#include <vector>
 
 namespace docbert {
 
@@ -29,7 +31,7 @@ static void adam_step(T* p, const T* g, T* m, T* v, int64_t N, const AdamScalars
   parallel_for(N, [&](int64_t i) {
     T gi = g[i] + l2 * p[i];
     m[i] = b1 * m[i] + one_minus_b1 * gi;
-    v[i] = b2 * v[i] + one_minus_b2 * gi * gi;
+    v[i] = b2 * v[i] + one_minus_b2 * (gi * gi);  // (1 - b2) g^2 with g^2 rounded first, as PyTorch's addcmul_
     T update = (m[i] / bc1) / (std::sqrt(v[i]) / bc2_sqrt + eps) + wd * p[i];
     p[i] -= lr * update;
   });
@@ -42,13 +44,27 @@ static void ema_update(T* s, const T* p, int64_t N, double decay) {
   parallel_for(N, [&](int64_t i) { s[i] = d * s[i] + one_minus_d * p[i]; });
 }
 
-// Sum of squares of a CPU f32/f64 tensor in double, serially in element order (deterministic).
+// Sum of squares of a CPU f32/f64 tensor in double. Fixed chunks of kChunk elements are summed serially (in
+// parallel across chunks), then the partial sums are added in chunk order: the result depends on the tensor
+// alone, never on the thread count.
 static double sum_squares(const Tensor& x, const char* op) {
+  constexpr int64_t kChunk = 65536;
   return dispatch_float(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     const T* d = x.data<T>();
+    const int64_t N = x.numel(), chunks = (N + kChunk - 1) / kChunk;
+    std::vector<double> partial(static_cast<size_t>(chunks));
+    parallel_for(
+        chunks,
+        [&](int64_t c) {
+          double acc = 0;
+          for (int64_t i = c * kChunk; i < std::min(N, (c + 1) * kChunk); ++i)
+            acc += static_cast<double>(d[i]) * static_cast<double>(d[i]);
+          partial[static_cast<size_t>(c)] = acc;
+        },
+        /*grain=*/2);
     double acc = 0;
-    for (int64_t i = 0; i < x.numel(); ++i) acc += static_cast<double>(d[i]) * static_cast<double>(d[i]);
+    for (double s : partial) acc += s;
     return acc;
   });
 }
@@ -75,11 +91,13 @@ class StateLoader {
       DOCBERT_CHECK(entries_.emplace(e.name, e.tensor).second, "{} load_state: entry '{}' appears twice", op_, e.name);
     }
   }
-  // Queues dst <- entry `name` (converted to dst's dtype); `what` says what dst is, for the error message.
-  void tensor(const std::string& name, const Tensor& dst, const std::string& what) {
+  // Queues *dst <- entry `name` (converted to dst's dtype); `what` says what dst is, for the error message.
+  // dst must stay valid until commit().
+  void tensor(const std::string& name, Tensor* dst, const std::string& what) {
     const Tensor& src = take(name);
-    DOCBERT_CHECK(src.shape() == dst.shape(), "{} load_state: '{}' is {} but {} is {}", op_, name,
-                  shape_str(src.shape()), what, shape_str(dst.shape()));
+    DOCBERT_CHECK(src.shape() == dst->shape(), "{} load_state: '{}' is {} but {} is {}", op_, name,
+                  shape_str(src.shape()), what, shape_str(dst->shape()));
+    if (src.dtype() != dst->dtype()) check_cpu(op_, src);  // converted on the CPU in commit()
     copies_.emplace_back(dst, src);
   }
   double scalar(const std::string& name) {
@@ -92,8 +110,14 @@ class StateLoader {
     for (const auto& e : entries_)
       DOCBERT_CHECK(used_.count(e.first), "{} load_state: unknown entry '{}' ({} entries, {} expected)", op_, e.first,
                     entries_.size(), used_.size());
-    for (auto& c : copies_)
-      c.first.copy_from(c.second.dtype() == c.first.dtype() ? c.second : c.second.to(c.first.dtype()));
+    // Same dtype: copy into the live tensor. Otherwise the converted copy replaces it (one copy, not two), so
+    // tensors returned by an earlier state() no longer alias the state.
+    for (auto& [dst, src] : copies_) {
+      if (src.dtype() == dst->dtype())
+        dst->copy_from(src);
+      else
+        *dst = src.to(dst->dtype());
+    }
   }
 
  private:
@@ -107,11 +131,13 @@ class StateLoader {
   const char* op_;
   std::map<std::string, Tensor> entries_;
   std::set<std::string> used_;
-  std::vector<std::pair<Tensor, Tensor>> copies_;  // (destination, source)
+  std::vector<std::pair<Tensor*, Tensor>> copies_;  // (destination, source)
 };
 
 static int64_t step_from_state(const char* op, double v) {
-  DOCBERT_CHECK(v >= 0 && v == std::floor(v), "{} load_state: 'step' must be a non-negative integer, got {}", op, v);
+  // Finite, integral and at most 2^53 (every such double is exact and fits int64), checked before the cast.
+  DOCBERT_CHECK(std::isfinite(v) && v >= 0 && v <= 9007199254740992.0 && v == std::floor(v),
+                "{} load_state: 'step' must be a non-negative integer <= 2^53, got {}", op, v);
   return static_cast<int64_t>(v);
 }
 
@@ -133,6 +159,8 @@ AdamBase::AdamBase(const char* op, ParameterRegistry& params, Rule rule,
   DOCBERT_CHECK(rule.weight_decay >= 0, "{}: weight_decay must be >= 0, got {}", op, rule.weight_decay);
   for (const NamedTensor& p : params.all()) {
     const Tensor& t = p.tensor;
+    check_float(op, p.name.c_str(), t);
+    check_cpu(op, t);
     slots_.push_back({p, Tensor::zeros(t.shape(), t.dtype(), t.device()),
                       Tensor::zeros(t.shape(), t.dtype(), t.device()), !decays || decays(p.name)});
   }
@@ -146,10 +174,8 @@ void AdamBase::step(double lr) {
   for (const Slot& s : slots_) {
     const Tensor& p = s.param.tensor;
     const Tensor& g = p.grad();
-    if (!g.defined()) continue;
-    std::string what = "grad of " + s.param.name;
-    check_float(op_, s.param.name.c_str(), p);
-    check_cpu(op_, p);
+    if (!g.defined() || (g.shape() == p.shape() && g.dtype() == p.dtype() && g.is_cpu())) continue;
+    const std::string what = "grad of " + s.param.name;  // only on the way to an error
     check_same_shape(op_, what.c_str(), g, s.param.name.c_str(), p);
     check_same_dtype(op_, what.c_str(), g, s.param.name.c_str(), p);
     check_cpu(op_, g);
@@ -189,10 +215,10 @@ std::vector<NamedTensor> AdamBase::state() const {
 
 void AdamBase::load_state(const std::vector<NamedTensor>& state) {
   StateLoader loader(op_, state);
-  for (const Slot& s : slots_) {
+  for (Slot& s : slots_) {
     std::string what = "parameter '" + s.param.name + "'";
-    loader.tensor(s.param.name + ".exp_avg", s.exp_avg, what);
-    loader.tensor(s.param.name + ".exp_avg_sq", s.exp_avg_sq, what);
+    loader.tensor(s.param.name + ".exp_avg", &s.exp_avg, what);
+    loader.tensor(s.param.name + ".exp_avg_sq", &s.exp_avg_sq, what);
   }
   const int64_t restored_step = step_from_state(op_, loader.scalar("step"));
   loader.commit();
@@ -302,9 +328,14 @@ void Ema::swap_in(bool hedwig_bias_correction) {
   const double denom = 1 - decay_product_;
   DOCBERT_CHECK(!hedwig_bias_correction || denom > 0,
                 "Ema swap_in: the bias-corrected average needs an update with decay < 1 first ({} updates)", updates_);
-  for (size_t k = 0; k < params_.size(); ++k) {
+  if (backup_.empty()) {  // allocated on the first swap, reused afterwards; all or nothing if allocation throws
+    std::vector<Tensor> backup;
+    for (const NamedTensor& p : params_) backup.push_back(Tensor::empty(p.tensor.shape(), p.tensor.dtype()));
+    backup_ = std::move(backup);
+  }
+  for (size_t k = 0; k < backup_.size(); ++k) {
     Tensor p = params_[k].tensor;
-    backup_.push_back(p.clone());
+    backup_[k].copy_from(p);
     p.copy_from(shadow_[k]);
     if (hedwig_bias_correction) {
       // hedwig divides (avg_p / (1 - beta^t)); dividing rather than multiplying by the inverse keeps its rounding.
@@ -316,12 +347,13 @@ void Ema::swap_in(bool hedwig_bias_correction) {
       });
     }
   }
+  swapped_in_ = true;
 }
 
 void Ema::swap_out() {
   DOCBERT_CHECK(swapped_in(), "Ema swap_out: not swapped in");
-  for (size_t k = 0; k < params_.size(); ++k) params_[k].tensor.copy_from(backup_[k]);
-  backup_.clear();
+  for (size_t k = 0; k < backup_.size(); ++k) params_[k].tensor.copy_from(backup_[k]);
+  swapped_in_ = false;
 }
 
 std::vector<NamedTensor> Ema::state() const {
@@ -336,7 +368,7 @@ void Ema::load_state(const std::vector<NamedTensor>& state) {
   DOCBERT_CHECK(!swapped_in(), "Ema load_state: the averaged weights are swapped in; call swap_out() first");
   StateLoader loader("Ema", state);
   for (size_t k = 0; k < params_.size(); ++k)
-    loader.tensor(params_[k].name + ".ema", shadow_[k], "parameter '" + params_[k].name + "'");
+    loader.tensor(params_[k].name + ".ema", &shadow_[k], "parameter '" + params_[k].name + "'");
   int64_t updates = step_from_state("Ema", loader.scalar("step"));
   double product = loader.scalar("decay_product");
   DOCBERT_CHECK(product >= 0 && product <= 1, "Ema load_state: 'decay_product' must be in [0, 1], got {}", product);

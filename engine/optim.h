@@ -2,12 +2,12 @@
 //
 // Everything works on a ParameterRegistry (engine/parameters.h): parameters in registration order, gradients in
 // tensor.grad(). CPU f32/f64 parameters; optimizer state has the parameter's dtype. All element loops write
-// disjoint elements and every reduction runs serially in a fixed order, so results never depend on the thread
-// count.
+// disjoint elements and every reduction adds in a fixed order (fixed chunks, then the chunk sums in order), so
+// results never depend on the thread count.
 //
 // The Adam update, with g the gradient, t the step count (1 for the first step) and wd the weight decay:
 //   Adam only (L2):  g <- g + wd p
-//   m <- b1 m + (1 - b1) g              v <- b2 v + (1 - b2) g^2
+//   m <- b1 m + (1 - b1) g              v <- b2 v + (1 - b2) (g g)     (g g rounded first, as PyTorch's addcmul_)
 //   m^ = m / (1 - b1^t)                 v^ = v / (1 - b2^t)         (m^ = m, v^ = v without bias correction)
 //   update = m^ / (sqrt(v^) + eps)
 //   AdamW only (decoupled):  update <- update + wd p               (p before this step)
@@ -61,7 +61,8 @@ struct AdamConfig {
 };
 
 // The update shared by AdamW and Adam; construct one of those. The state (m, v, a zero per parameter) is
-// allocated at construction, so state() always has the same entries.
+// allocated at construction, so state() always has the same entries. Every parameter must be a CPU f32/f64
+// tensor (checked at construction).
 class AdamBase {
  public:
   // One update of every registered parameter whose grad is defined (others are skipped and keep their state).
@@ -77,8 +78,9 @@ class AdamBase {
   // copy): write them out before the next step. Names are relative: prefix them ("optimizer.") when a file
   // holds other states too.
   std::vector<NamedTensor> state() const;
-  // Restores what state() returned (dtype may differ: values are converted). Every entry must be present,
-  // have the parameter's shape, and no unknown entry may appear; errors name the entry and both shapes.
+  // Restores what state() returned (dtype may differ: values are converted, and the converted tensor replaces
+  // the live one, so earlier state() handles stop aliasing it). Every entry must be present, have the
+  // parameter's shape, and no unknown entry may appear; errors name the entry and both shapes.
   void load_state(const std::vector<NamedTensor>& state);
 
  protected:
@@ -129,12 +131,13 @@ class Adam : public AdamBase {
 // ---- gradient clipping (PyTorch's clip_grad_norm_ semantics) ----
 //
 // Both scale gradients in place by c = max_norm / (norm + 1e-6) when c < 1 (so a norm within 1e-6 of max_norm
-// is already scaled slightly, as in PyTorch). Norms are accumulated in double, serially in registration and
-// element order. Parameters without a grad are ignored. max_norm must be positive.
+// is already scaled slightly, as in PyTorch). Norms are accumulated in double: per tensor, fixed chunks of 65536
+// elements in parallel, their sums added in order; tensors in registration order. The result does not depend
+// on the thread count. Parameters without a grad are ignored. max_norm must be positive.
 
 // Global L2 norm over all gradients; returns the norm before clipping. A non-finite norm (inf/NaN gradient)
 // is returned without touching the gradients: callers should skip the optimizer step (and zero the grads).
-double clip_grad_norm(ParameterRegistry& params, double max_norm);
+[[nodiscard]] double clip_grad_norm(ParameterRegistry& params, double max_norm);
 // BertAdam's max_grad_norm: each parameter's gradient is clipped by its own norm. A tensor whose norm is not
 // finite is left as is (callers detect that with clip_grad_norm or their loss check).
 void clip_grad_norm_per_tensor(ParameterRegistry& params, double max_norm);
@@ -182,7 +185,7 @@ class Ema {
   void swap_in(bool hedwig_bias_correction = false);
   // Restores the training weights saved by swap_in. Do not step the optimizer in between.
   void swap_out();
-  bool swapped_in() const { return !backup_.empty(); }
+  bool swapped_in() const { return swapped_in_; }
 
   // Checkpoint state: "<param>.ema" per parameter, "step" (i64, number of updates) and "decay_product" (f64).
   // Same aliasing and naming rules as AdamBase::state(); load_state checks shapes the same way.
@@ -192,7 +195,8 @@ class Ema {
  private:
   std::vector<NamedTensor> params_;
   std::vector<Tensor> shadow_;  // one per parameter, its shape and dtype
-  std::vector<Tensor> backup_;  // training weights while swapped in
+  std::vector<Tensor> backup_;  // training weights while swapped in; allocated on the first swap_in
+  bool swapped_in_ = false;
   int64_t updates_ = 0;
   double decay_product_ = 1;
 };

@@ -5,7 +5,11 @@ namespace docbert {
 Tensor ParameterRegistry::add(const std::string& name, Tensor t) {
   DOCBERT_CHECK(!name.empty(), "parameter registry: empty parameter name");
   DOCBERT_CHECK(!contains(name), "parameter registry: '{}' is registered twice", name);
-  DOCBERT_CHECK(t.defined() && dtype_is_float(t.dtype()), "parameter registry: '{}' must be a float tensor", name);
+  check_float("parameter registry", name.c_str(), t);  // master weights are f32 (f64 in gradient checks)
+  // One tensor under two names would be clipped and stepped twice.
+  for (const NamedTensor& p : params_)
+    DOCBERT_CHECK(!p.tensor.same_as(t), "parameter registry: '{}' is the tensor already registered as '{}'", name,
+                  p.name);
   t.set_requires_grad(true);
   t.set_name(name);
   params_.push_back({name, t});

@@ -21,8 +21,9 @@ struct NamedTensor {
 
 class ParameterRegistry {
  public:
-  // Registers `t` (a float leaf) under `name`, marks it requires_grad and names the tensor. Duplicate
-  // names are an error. Returns the tensor handle for convenience.
+  // Registers `t` (an f32 or f64 leaf: master weights are never bf16) under `name`, marks it requires_grad and
+  // names the tensor. Duplicate names, and a tensor already registered under another name, are errors.
+  // Returns the tensor handle for convenience.
   Tensor add(const std::string& name, Tensor t);
   // Registers every parameter of `child` under "<prefix>.<name>".
   void add_all(const std::string& prefix, const ParameterRegistry& child);

@@ -13,7 +13,9 @@
 #include <cstring>
 #include <iterator>
 #include <limits>
+#include <optional>
 #include <set>
+#include <utility>
 
 namespace docbert {
 
@@ -28,14 +30,17 @@ constexpr uint64_t kMaxHeaderBytes = 100'000'000;  // the reference implementati
 
 // Every dtype of the reference implementation, in its enum order: the writer sorts by this order descending,
 // which groups tensors by element size (largest first). Sizes are in bits because F4 and F6 pack elements.
+// `own` is the docbert dtype with the same bytes (loaded and written by memcpy); F16 has none (loaded as f32).
 struct DTypeInfo {
   const char* name;
   uint64_t bits;
+  std::optional<DType> own;
 };
 constexpr DTypeInfo kDTypes[] = {
-    {"BOOL", 8},    {"F4", 4},      {"F6_E2M3", 6}, {"F6_E3M2", 6}, {"U8", 8},   {"I8", 8},    {"F8_E5M2", 8},
-    {"F8_E4M3", 8}, {"F8_E8M0", 8}, {"I16", 16},    {"U16", 16},    {"F16", 16}, {"BF16", 16}, {"I32", 32},
-    {"U32", 32},    {"F32", 32},    {"C64", 64},    {"F64", 64},    {"I64", 64}, {"U64", 64},
+    {"BOOL", 8, {}},         {"F4", 4, {}},      {"F6_E2M3", 6, {}},        {"F6_E3M2", 6, {}},      {"U8", 8, {}},
+    {"I8", 8, {}},           {"F8_E5M2", 8, {}}, {"F8_E4M3", 8, {}},        {"F8_E8M0", 8, {}},      {"I16", 16, {}},
+    {"U16", 16, {}},         {"F16", 16, {}},    {"BF16", 16, DType::BF16}, {"I32", 32, DType::I32}, {"U32", 32, {}},
+    {"F32", 32, DType::F32}, {"C64", 64, {}},    {"F64", 64, DType::F64},   {"I64", 64, DType::I64}, {"U64", 64, {}},
 };
 
 // Position of `name` in kDTypes, or -1.
@@ -45,21 +50,11 @@ int dtype_rank(const std::string& name) {
   return -1;
 }
 
-// The file's dtype string for a docbert dtype.
-const char* file_dtype(DType t) {
-  switch (t) {
-    case DType::F32:
-      return "F32";
-    case DType::F64:
-      return "F64";
-    case DType::BF16:
-      return "BF16";
-    case DType::I32:
-      return "I32";
-    case DType::I64:
-      return "I64";
-  }
-  return "?";
+// Position in kDTypes of the file dtype that holds docbert dtype `t` as is.
+int dtype_rank(DType t) {
+  for (size_t i = 0; i < std::size(kDTypes); ++i)
+    if (kDTypes[i].own == t) return static_cast<int>(i);
+  DOCBERT_THROW("safetensors: dtype {} has no file dtype", dtype_name(t));
 }
 
 // RFC 3629 UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. Returns the offset of the first
@@ -339,6 +334,12 @@ const SafetensorsEntry& SafetensorsFile::entry(const std::string& name) const {
 
 Tensor SafetensorsFile::load(const std::string& name) const {
   const SafetensorsEntry& e = entry(name);
+  const DTypeInfo& info = kDTypes[dtype_rank(e.dtype)];  // open() accepted only known dtypes
+  if (info.own) {
+    Tensor out = Tensor::empty(e.shape, *info.own);
+    if (e.nbytes()) std::memcpy(out.raw_data(), e.data, e.nbytes());
+    return out;
+  }
   if (e.dtype == "F16") {
     Tensor t = Tensor::empty(e.shape, DType::F32);
     float* out = t.data<float>();
@@ -348,12 +349,6 @@ Tensor SafetensorsFile::load(const std::string& name) const {
       out[i] = f16_to_float(h);
     }
     return t;
-  }
-  for (DType t : {DType::F32, DType::F64, DType::BF16, DType::I64, DType::I32}) {
-    if (e.dtype != file_dtype(t)) continue;
-    Tensor out = Tensor::empty(e.shape, t);
-    if (e.nbytes()) std::memcpy(out.raw_data(), e.data, e.nbytes());
-    return out;
   }
   DOCBERT_THROW(
       "safetensors file '{}': tensor '{}' has dtype {}, which docbert cannot load (it loads F32, F64, "
@@ -391,13 +386,59 @@ bool write_all(int fd, const void* p, size_t n) {
   return true;
 }
 
-// A tensor to write, with its file dtype and that dtype's position in kDTypes.
+// A tensor to write, with the position of its file dtype in kDTypes.
 struct Planned {
   const std::string* name;
   const Tensor* tensor;
-  std::string dtype;
   int rank;
 };
+
+// The temporary file being written: closed, and removed unless keep() was called, however the writer exits.
+class TempFile {
+ public:
+  explicit TempFile(std::string path) : path_(std::move(path)) {
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    keep_ = fd_ < 0;  // nothing of ours to remove
+  }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  ~TempFile() {
+    if (fd_ >= 0) ::close(fd_);
+    if (!keep_) ::unlink(path_.c_str());
+  }
+  int fd() const { return fd_; }
+  // Closes the descriptor now (reporting close's result); the destructor then only unlinks.
+  bool close() {
+    int rc = ::close(fd_);
+    fd_ = -1;
+    return rc == 0;
+  }
+  void keep() { keep_ = true; }  // after the rename: the path no longer names our file
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  bool keep_ = false;
+};
+
+// Elements of a float tensor (f32, f64 or bf16) as F16 or BF16 bits, each rounded once from its own value.
+std::vector<uint16_t> to_half_bits(const Tensor& t, bool f16) {
+  std::vector<uint16_t> out(static_cast<size_t>(t.numel()));
+  auto convert = [&](const auto* src, auto as_double) {
+    for (size_t i = 0; i < out.size(); ++i) {
+      const double x = as_double(src[i]);
+      out[i] = f16 ? f16_from_double(x) : bf16::from_double(x).bits;
+    }
+  };
+  if (t.dtype() == DType::BF16)
+    convert(t.data<bf16>(), [](bf16 b) { return static_cast<double>(b.to_float()); });
+  else
+    dispatch_float(t.dtype(), "save_safetensors", [&](auto tag) {
+      using T = decltype(tag);
+      convert(t.data<T>(), [](T v) { return static_cast<double>(v); });
+    });
+  return out;
+}
 
 }  // namespace
 
@@ -412,10 +453,10 @@ void save_safetensors(const std::string& path, const std::vector<NamedTensor>& t
     DOCBERT_CHECK(nt.tensor.defined(), "save_safetensors '{}': tensor '{}' is undefined", path, nt.name);
     DOCBERT_CHECK(nt.tensor.is_cpu(), "save_safetensors '{}': tensor '{}' is {}; move it to the CPU first", path,
                   nt.name, nt.tensor.describe());
-    std::string dt = file_dtype(nt.tensor.dtype());
-    if (dtype_is_float(nt.tensor.dtype()) && store_as == SafetensorsFloat::F16) dt = "F16";
-    if (dtype_is_float(nt.tensor.dtype()) && store_as == SafetensorsFloat::BF16) dt = "BF16";
-    plan.push_back({&nt.name, &nt.tensor, dt, dtype_rank(dt)});
+    int rank = dtype_rank(nt.tensor.dtype());
+    if (dtype_is_float(nt.tensor.dtype()) && store_as == SafetensorsFloat::F16) rank = dtype_rank("F16");
+    if (dtype_is_float(nt.tensor.dtype()) && store_as == SafetensorsFloat::BF16) rank = dtype_rank("BF16");
+    plan.push_back({&nt.name, &nt.tensor, rank});
   }
   // The reference writer's order: dtype enum order descending (largest elements first), then name.
   std::sort(plan.begin(), plan.end(),
@@ -431,7 +472,7 @@ void save_safetensors(const std::string& path, const std::vector<NamedTensor>& t
   for (const Planned& p : plan) {
     uint64_t nbytes = static_cast<uint64_t>(p.tensor->numel()) * kDTypes[p.rank].bits / 8;
     ordered_json e = ordered_json::object();
-    e["dtype"] = p.dtype;
+    e["dtype"] = kDTypes[p.rank].name;
     e["shape"] = p.tensor->shape();
     e["data_offsets"] = {offset, offset + nbytes};
     header[*p.name] = e;
@@ -447,35 +488,25 @@ void save_safetensors(const std::string& path, const std::vector<NamedTensor>& t
   uint64_t n = text.size();
 
   const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  DOCBERT_CHECK(fd >= 0, "save_safetensors '{}': cannot create '{}': {}", path, tmp, errno_str());
+  TempFile file(tmp);  // closes and removes the temporary on every exit, exceptions included
+  DOCBERT_CHECK(file.fd() >= 0, "save_safetensors '{}': cannot create '{}': {}", path, tmp, errno_str());
   auto fail = [&](const char* what) {
-    std::string reason = errno_str();
-    if (fd >= 0) ::close(fd);
-    ::unlink(tmp.c_str());
-    DOCBERT_THROW("save_safetensors '{}': {} '{}': {}", path, what, tmp, reason);
+    DOCBERT_THROW("save_safetensors '{}': {} '{}': {}", path, what, tmp, errno_str());
   };
-  if (!write_all(fd, &n, 8) || !write_all(fd, text.data(), text.size())) fail("cannot write");
+  if (!write_all(file.fd(), &n, 8) || !write_all(file.fd(), text.data(), text.size())) fail("cannot write");
   for (const Planned& p : plan) {
     const Tensor& t = *p.tensor;
-    if (p.dtype == file_dtype(t.dtype())) {
-      if (!write_all(fd, t.raw_data(), t.nbytes())) fail("cannot write");
-    } else if (p.dtype == "BF16") {
-      Tensor b = t.to(DType::BF16);
-      if (!write_all(fd, b.raw_data(), b.nbytes())) fail("cannot write");
+    if (kDTypes[p.rank].own == t.dtype()) {
+      if (!write_all(file.fd(), t.raw_data(), t.nbytes())) fail("cannot write");
     } else {
-      Tensor d = t.to(DType::F64);  // f16_from_double rounds once from any source type
-      const double* src = d.data<double>();
-      std::vector<uint16_t> h(static_cast<size_t>(d.numel()));
-      for (size_t i = 0; i < h.size(); ++i) h[i] = f16_from_double(src[i]);
-      if (!write_all(fd, h.data(), 2 * h.size())) fail("cannot write");
+      std::vector<uint16_t> h = to_half_bits(t, /*f16=*/p.rank == dtype_rank("F16"));
+      if (!write_all(file.fd(), h.data(), 2 * h.size())) fail("cannot write");
     }
   }
-  if (::fsync(fd) != 0) fail("cannot fsync");
-  int rc = ::close(fd);
-  fd = -1;
-  if (rc != 0) fail("cannot close");
+  if (::fsync(file.fd()) != 0) fail("cannot fsync");
+  if (!file.close()) fail("cannot close");
   if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot rename");
+  file.keep();
   // Persist the rename itself: fsync the directory that holds `path` (best effort; some filesystems refuse).
   size_t slash = path.find_last_of('/');
   std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);

@@ -78,8 +78,8 @@ std::map<std::string, Tensor> load_safetensors(const std::string& path);
 // How save_safetensors stores floating-point tensors (integer tensors are always stored as they are).
 enum class SafetensorsFloat {
   Own,   // each tensor's own dtype: f32 -> F32, f64 -> F64, bf16 -> BF16
-  F16,   // IEEE half, rounded to nearest even; values beyond 65504 become +-inf
-  BF16,  // bfloat16 as Tensor::to(DType::BF16) rounds
+  F16,   // IEEE half, rounded once to nearest even; values beyond 65504 become +-inf
+  BF16,  // bfloat16, rounded once to nearest even (from f64 too; bf16::from_double)
 };
 
 // Writes `tensors` (defined CPU tensors; unique, non-empty names other than "__metadata__") and `metadata` to

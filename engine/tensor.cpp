@@ -213,7 +213,7 @@ static void store_from_double(Tensor& t, int64_t i, double v) {
       static_cast<double*>(p)[i] = v;
       break;
     case DType::BF16:
-      static_cast<bf16*>(p)[i] = bf16::from_float(static_cast<float>(v));
+      static_cast<bf16*>(p)[i] = bf16::from_double(v);
       break;
     case DType::I32:
       static_cast<int32_t*>(p)[i] = static_cast<int32_t>(v);
@@ -407,6 +407,54 @@ int64_t index_at(const Tensor& ids, int64_t i) {
   if (ids.dtype() == DType::I64) return ids.data<int64_t>()[i];
   if (ids.dtype() == DType::I32) return ids.data<int32_t>()[i];
   DOCBERT_THROW("index tensor {} must be i32 or i64", ids.describe());
+}
+
+void check_float_operands(const char* op, std::initializer_list<FloatOperand> operands) {
+  const FloatOperand* first = nullptr;
+  for (const FloatOperand& x : operands) {
+    if (x.optional && !x.t.defined()) continue;
+    check_float(op, x.name, x.t);
+    if (!first) {
+      first = &x;
+      continue;
+    }
+    check_same_dtype(op, first->name, first->t, x.name, x.t);
+    check_same_device(op, first->name, first->t, x.name, x.t);
+  }
+  if (first) check_cpu(op, first->t);
+}
+
+void check_index(const char* op, const char* arg, const Tensor& t) {
+  DOCBERT_CHECK(t.defined(), "{}: argument '{}' is undefined", op, arg);
+  DOCBERT_CHECK(t.dtype() == DType::I32 || t.dtype() == DType::I64, "{}: '{}' must be i32 or i64, got {}", op, arg,
+                t.describe());
+}
+
+std::vector<int64_t> read_indices(const char* op, const char* arg, const Tensor& t, int64_t lo, int64_t hi) {
+  check_index(op, arg, t);
+  check_cpu(op, t);
+  const int64_t N = t.numel();
+  std::vector<int64_t> out(static_cast<size_t>(N));
+  auto read = [&](const auto* p) {
+    for (int64_t i = 0; i < N; ++i) {
+      const int64_t v = static_cast<int64_t>(p[i]);
+      if (v < lo || v >= hi) {
+        std::string pos;
+        for (int64_t d = t.dim() - 1, rest = i; d >= 0; --d) {
+          pos.insert(0, (d ? "," : "") + std::to_string(rest % t.size(d)));
+          rest /= t.size(d);
+        }
+        DOCBERT_THROW("{}: {}[{}] = {} is outside [{}, {}) in '{}' {}", op, arg, pos, v, lo, hi, arg,
+                      shape_str(t.shape()));
+      }
+      out[static_cast<size_t>(i)] = v;
+    }
+  };
+  if (t.dtype() == DType::I64)
+    read(t.data<int64_t>());
+  else
+    read(t.data<int32_t>());
+  return out;
 }
 
 }  // namespace docbert

@@ -13,6 +13,7 @@
 #include "engine/error.h"
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -142,5 +143,26 @@ auto dispatch_float(DType dtype, const char* op, F&& f) {
 
 // Reads an id tensor (i32 or i64) as int64 at index i.
 int64_t index_at(const Tensor& ids, int64_t i);
+
+// t's data, or null when t is undefined (optional arguments such as a bias or a mask).
+template <class T>
+const T* data_or_null(const Tensor& t) {
+  return t.defined() ? t.data<T>() : nullptr;
+}
+
+// One float operand of an op for check_float_operands; an optional one (a bias) is skipped when undefined.
+struct FloatOperand {
+  const char* name;
+  const Tensor& t;
+  bool optional = false;
+};
+// The float operands of a CPU op: each defined, f32 or f64, of the first one's dtype and device, on the CPU.
+void check_float_operands(const char* op, std::initializer_list<FloatOperand> operands);
+
+// Index tensors (ids, labels, lengths): `t` must be defined and i32 or i64.
+void check_index(const char* op, const char* arg, const Tensor& t);
+// check_index, then reads the CPU tensor t as int64 and checks every value lies in [lo, hi): the error names the
+// value, its position in t and the range, e.g. "embedding: ids[1,0] = 30522 is outside [0, 30522) in 'ids' (2,3)".
+std::vector<int64_t> read_indices(const char* op, const char* arg, const Tensor& t, int64_t lo, int64_t hi);
 
 }  // namespace docbert

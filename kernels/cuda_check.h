@@ -3,7 +3,8 @@
 // CUDA_CHECK(expr) evaluates a cudaError_t expression and throws docbert::Error naming the failed
 // statement, the CUDA error and file:line. CUDA_CHECK_LAUNCH() goes after every <<<>>> launch; with the
 // environment variable DOCBERT_SYNC_CHECK=1 it also synchronises, so an asynchronous fault is reported at
-// the launch that caused it rather than at some later call.
+// the launch that caused it rather than at some later call. cuda_fail and cuda_sync_check_enabled are defined in
+// kernels/cuda_check.cu.
 #pragma once
 
 #include "engine/error.h"

@@ -2,29 +2,17 @@
 
 #include "kernels/cuda_check.h"
 
-#include <cstdlib>
-#include <cstring>
-
 namespace docbert {
 
-void cuda_fail(const char* what, const char* stmt, const char* file, int line) {
-  throw Error(fmt::format("CUDA error '{}' in {}", what, stmt), file, line);
-}
-
-bool cuda_sync_check_enabled() {
-  static const bool on = [] {
-    const char* v = std::getenv("DOCBERT_SYNC_CHECK");
-    return v && std::strcmp(v, "0") != 0;
-  }();
-  return on;
-}
-
-int cuda_device_count() {
+int cuda_device_count(std::string* why) {
   int n = 0;
-  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+  const cudaError_t err = cudaGetDeviceCount(&n);
+  if (err != cudaSuccess) {
     cudaGetLastError();  // clear the sticky "no driver" error so later checks are not confused
+    if (why) *why = fmt::format("cudaGetDeviceCount failed: {} ({})", cudaGetErrorString(err), cudaGetErrorName(err));
     return 0;
   }
+  if (n == 0 && why) *why = "cudaGetDeviceCount found no CUDA device";
   return n;
 }
 

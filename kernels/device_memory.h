@@ -5,10 +5,14 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 
 namespace docbert {
 
-int cuda_device_count();          // 0 when there is no usable device or driver (never throws)
+// Number of usable CUDA devices; 0 when there is no device or no usable driver. Never throws: when it returns 0
+// and `why` is given, *why says why (the CUDA error, e.g. "CUDA driver version is insufficient for CUDA runtime
+// version", or that the runtime found no device).
+int cuda_device_count(std::string* why = nullptr);
 void* cuda_alloc(size_t nbytes);  // device memory, throws docbert::Error on failure
 void cuda_free(void* ptr);        // ptr from cuda_alloc; errors are ignored (runs in destructors)
 void cuda_memset_zero(void* ptr, size_t nbytes);

@@ -1,8 +1,10 @@
 // Dropout kernels: one thread per Philox counter, i.e. per group of 4 consecutive elements, since one
-// philox4x32 call yields the words of elements 4g .. 4g+3 (kernels/philox.h's convention).
+// philox4x32 call yields the words of elements 4g .. 4g+3 (kernels/philox.h's convention). The mask of a group is
+// philox.h's dropout_mask4, the function the CPU op calls.
 #include "kernels/dropout.h"
 
 #include "kernels/cuda_check.h"
+#include "kernels/launch.h"
 #include "kernels/philox.h"
 
 namespace docbert {
@@ -39,26 +41,20 @@ template <class Op>
 __global__ void dropout_kernel(Op op, int64_t N, float p, float scale, uint64_t seed, uint64_t offset) {
   const int64_t g = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;  // group of 4 elements
   if (4 * g >= N) return;
-    // Element 4g+lane's word is lane `lane` of counter offset+g, i.e. philox_uniform(seed, offset + g, lane):
-    // the exact function the CPU calls, and the four calls share one philox4x32 evaluation after unrolling
-    // (nvcc merges the identical rounds: the PTX holds one set of 10 Philox rounds per thread, not four).
-#pragma unroll
-  for (int lane = 0; lane < 4; ++lane) {
+  dropout_mask4(seed, offset, static_cast<uint64_t>(g), p, [&](int lane, bool keep) {
     const int64_t i = 4 * g + lane;
-    if (i < N) op(i, philox_uniform(seed, offset + static_cast<uint64_t>(g), static_cast<uint64_t>(lane)) >= p, scale);
-  }
+    if (i < N) op(i, keep, scale);
+  });
 }
 
 template <class Op>
 void launch(const char* op_name, Op op, int64_t N, float p, uint64_t seed, uint64_t offset, cudaStream_t stream) {
-  DOCBERT_CHECK(N >= 0, "{}: N must be >= 0, got {}", op_name, N);
+  DOCBERT_CHECK(N >= 0, "{}: N must be >= 0, got {}", op_name, N);  // before philox_advance's unsigned N
   DOCBERT_CHECK(p >= 0.0f && p < 1.0f, "{}: p must be in [0, 1), got {}", op_name, p);
-  const int64_t groups = (N + 3) / 4;
-  const int64_t blocks = (groups + kBlock - 1) / kBlock;
-  DOCBERT_CHECK(blocks <= 0x7fffffff, "{}: N = {} is too large for one launch", op_name, N);
-  if (blocks == 0) return;
-  const float scale = 1.0f / (1.0f - p);
-  dropout_kernel<<<static_cast<unsigned>(blocks), kBlock, 0, stream>>>(op, N, p, scale, seed, offset);
+  const auto groups = static_cast<int64_t>(philox_advance(static_cast<uint64_t>(N)));  // one thread each
+  const unsigned grid = grid_1d(op_name, groups, kBlock);
+  if (grid == 0) return;
+  dropout_kernel<<<grid, kBlock, 0, stream>>>(op, N, p, dropout_scale(p), seed, offset);
   CUDA_CHECK_LAUNCH();
 }
 

@@ -9,13 +9,9 @@
 // philox4x32(seed, counter = offset + i / 4); a stream advances its offset by ceil(n / 4) per n values.
 #pragma once
 
-#include <cstdint>
+#include "kernels/host_device.h"
 
-#if defined(__CUDACC__)
-#define DOCBERT_HD __host__ __device__ __forceinline__
-#else
-#define DOCBERT_HD inline
-#endif
+#include <cstdint>
 
 namespace docbert {
 
@@ -64,5 +60,28 @@ DOCBERT_HD float philox_uniform(uint64_t seed, uint64_t offset, uint64_t i) {
 
 // Number of counter values a stream consumes for n random words.
 DOCBERT_HD uint64_t philox_advance(uint64_t n) { return (n + 3) / 4; }
+
+// The uniforms of elements 4g .. 4g+3 of a stream at `offset` are the four lanes of counter offset + g: one
+// philox4x32 evaluation serves the group (compilers do not merge four philox_uniform calls into one).
+DOCBERT_HD void philox_uniform4(uint64_t seed, uint64_t counter, float u[4]) {
+  const Philox4 w = philox4x32(seed, counter);
+  for (int lane = 0; lane < 4; ++lane) u[lane] = philox_to_uniform(w.v[lane]);
+}
+
+// The dropout mask convention, written once for the CPU ops (dropout, attention) and the CUDA kernel: element i
+// of a stream at `offset` is kept iff philox_uniform(seed, offset, i) >= p. Calls f(lane, keep) for the four
+// elements 4g + lane of group g, lane = 0..3; the caller skips lanes outside its range.
+template <class F>
+DOCBERT_HD void dropout_mask4(uint64_t seed, uint64_t offset, uint64_t g, float p, F&& f) {
+  float u[4];
+  philox_uniform4(seed, offset + g, u);
+  for (int lane = 0; lane < 4; ++lane) f(lane, u[lane] >= p);
+}
+
+// The factor 1 / (1 - p) that kept elements are multiplied by, computed in the op's type T.
+template <class T>
+DOCBERT_HD T dropout_scale(T p) {
+  return T(1) / (T(1) - p);
+}
 
 }  // namespace docbert

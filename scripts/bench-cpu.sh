@@ -6,9 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export DOCBERT_THREADS=${1:-2}
 scripts/setup.sh --with-torch
-scripts/build.sh >/dev/null
+# Its own build folder with explicit options, so a cached non-native configuration cannot skew the numbers.
+DOCBERT_BUILD_DIR=build-bench scripts/build.sh -DDOCBERT_NATIVE=ON -DDOCBERT_BUILD_BENCH=ON \
+  -DDOCBERT_BUILD_TESTS=OFF >/dev/null
 out=$(mktemp -d)
-build/bench/bench_cpu_ops --benchmark_min_time=1 --benchmark_out="$out/docbert.json" --benchmark_out_format=json >&2
+trap 'rm -rf "$out"' EXIT
+build-bench/bench/bench_cpu_ops --benchmark_min_time=1 --benchmark_out="$out/docbert.json" --benchmark_out_format=json >&2
 /usr/bin/python3 bench/torch_cpu_ops.py --json "$out/torch.json" >&2
 python3 - "$out/docbert.json" "$out/torch.json" <<'PY'
 import json, sys

@@ -9,9 +9,10 @@ jobs=$(nproc)
 
 SECONDS=0
 echo "== build (Release) =="
-scripts/build.sh
+# Options are passed explicitly: a cached -DDOCBERT_CUDA=OFF from a manual build must not hide the CUDA compile.
+scripts/build.sh -DDOCBERT_CUDA=AUTO -DDOCBERT_NATIVE=ON -DDOCBERT_BUILD_TESTS=ON
 echo "== ctest (Release) =="
-ctest --test-dir build --output-on-failure -j"$jobs"
+ctest --test-dir "${DOCBERT_BUILD_DIR:-build}" --output-on-failure -j"$jobs"
 echo "run-tests: Release build and tests done after ${SECONDS} s"
 
 echo "== build (ASan + UBSan, CPU only) =="

@@ -1,11 +1,15 @@
 #include "tests/op_table.h"
 
+#include "engine/parallel.h"
+#include "engine/safetensors.h"
 #include "kernels/philox.h"
 
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <limits>
 
 namespace docbert::test {
 
@@ -42,13 +46,48 @@ InputSpec distinct(Shape shape) {
 
 Tensor ids_tensor(const std::vector<int64_t>& v, const Shape& shape) { return Tensor::from_vector(v, shape); }
 
+double max_abs(const Tensor& t) {
+  double m = 0;
+  for (double v : t.to_vector<double>()) {
+    if (!std::isfinite(v)) return std::numeric_limits<double>::infinity();
+    m = std::max(m, std::abs(v));
+  }
+  return m;
+}
+
 double max_abs_diff(const Tensor& a, const Tensor& b) {
   REQUIRE(a.shape() == b.shape());
   auto va = a.to_vector<double>(), vb = b.to_vector<double>();
   double m = 0;
-  for (size_t i = 0; i < va.size(); ++i) m = std::max(m, std::abs(va[i] - vb[i]));
+  for (size_t i = 0; i < va.size(); ++i) {
+    const double d = std::abs(va[i] - vb[i]);
+    if (!std::isfinite(d)) return std::numeric_limits<double>::infinity();
+    m = std::max(m, d);
+  }
   return m;
 }
+
+bool bit_equal(const Tensor& a, const Tensor& b) {
+  return a.shape() == b.shape() && a.dtype() == b.dtype() &&
+         (a.nbytes() == 0 || std::memcmp(a.raw_data(), b.raw_data(), a.nbytes()) == 0);
+}
+
+void check_close(const Tensor& got, const Tensor& want, double tol, Tol kind, const std::string& what, double floor) {
+  REQUIRE(got.defined());
+  REQUIRE(got.shape() == want.shape());
+  const double diff = max_abs_diff(got, want);
+  const double scale = kind == Tol::Relative ? std::max(max_abs(want), floor) : 1.0;
+  INFO(what << ": max abs diff " << diff << ", max |reference| " << max_abs(want) << ", tolerance " << tol
+            << (kind == Tol::Relative ? " relative" : " absolute"));
+  CHECK(diff <= tol * scale);
+}
+
+std::map<std::string, Tensor> load_fixture(const std::string& name) {
+  return load_safetensors(std::string(DOCBERT_SOURCE_DIR) + "/tests/golden/fixtures/" + name + ".safetensors");
+}
+
+ScopedThreads::ScopedThreads(int n) : saved_(num_threads()) { set_num_threads(n); }
+ScopedThreads::~ScopedThreads() { set_num_threads(saved_); }
 
 std::vector<Tensor> make_inputs(const OpCase& c, DType dtype) { return random_inputs(c.inputs, dtype, c.seed); }
 
@@ -150,7 +189,7 @@ void check_op(const OpCase& c) {
       px[k] = orig;
       const double numeric = projected_difference(plus, minus, w) / (2 * c.fd_eps);
       const double err = std::abs(g[k] - numeric) / std::max({std::abs(g[k]), std::abs(numeric), c.err_floor});
-      if (err > worst) {
+      if (!(err <= worst)) {  // also catches NaN
         worst = err;
         worst_where = "input " + std::to_string(i) + " element " + std::to_string(k) + ": analytic " +
                       std::to_string(g[k]) + " numeric " + std::to_string(numeric);
@@ -161,23 +200,22 @@ void check_op(const OpCase& c) {
   CHECK(worst <= c.grad_tol);
   clear_tape();
 
-  // ---- 2. the f32 forward agrees with the f64 forward ----
-  if (c.f32_tol < 0) return;
-  std::vector<Tensor> outs64, outs32;
-  {
-    NoGradGuard ng;
-    outs64 = c.forward(make_inputs(c, DType::F64));
-    outs32 = c.forward(make_inputs(c, DType::F32));
-  }
-  REQUIRE(outs64.size() == outs32.size());
-  for (size_t k = 0; k < outs64.size(); ++k) {
+  // ---- 2. the f32 forward and backward agree with the f64 ones (same inputs up to rounding, same w) ----
+  std::vector<Tensor> ins32 = make_inputs(c, DType::F32);
+  for (size_t i = 0; i < ins32.size(); ++i)
+    if (c.inputs[i].grad) ins32[i].set_requires_grad(true);
+  std::vector<Tensor> outs32 = c.forward(ins32), w32;
+  REQUIRE(outs32.size() == outs.size());
+  for (size_t k = 0; k < outs.size(); ++k) {
     REQUIRE(outs32[k].dtype() == DType::F32);
-    double scale = 0;
-    for (double v : outs64[k].to_vector<double>()) scale = std::max(scale, std::abs(v));
-    double diff = max_abs_diff(outs64[k], outs32[k]);
-    INFO("output " << k << ": f32 vs f64 max abs diff " << diff << ", max |out| " << scale);
-    CHECK(diff <= c.f32_tol * std::max(scale, 1.0));
+    check_close(outs32[k], outs[k], c.f32_tol, Tol::Relative, "f32 vs f64 output " + std::to_string(k));
+    w32.push_back(w[k].to(DType::F32));
   }
+  run_backward(outs32, w32);
+  for (size_t i = 0; i < ins32.size(); ++i)
+    if (c.inputs[i].grad)
+      check_close(ins32[i].grad(), ins[i].grad(), c.f32_grad_tol, Tol::Relative,
+                  "f32 vs f64 gradient of input " + std::to_string(i), c.f32_grad_floor);
 }
 
 }  // namespace docbert::test

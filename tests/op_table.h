@@ -6,8 +6,10 @@
 //      against central finite differences of L in f64, on every element of small inputs and on a seeded
 //      sample of large ones. Error per element: |analytic - numeric| / max(|analytic|, |numeric|, floor);
 //      the case fails when the worst exceeds grad_tol (default 1e-7, "well under 1e-6").
-//   2. runs the same forward in f32 and compares it with the f64 result (f32_tol, relative to the output's
-//      largest magnitude), so the path training actually uses is checked too.
+//   2. runs the same forward and backward in f32 and compares outputs and input gradients with the f64 ones
+//      (f32_tol and f32_grad_tol, relative to each tensor's largest magnitude), so the path training actually
+//      uses is checked too.
+// Every comparison treats a NaN or infinity anywhere as a failure.
 // Inputs are uniform in [-1, 1] unless a case says otherwise. Integer inputs (ids, labels, lengths) are
 // fixed tensors and never differentiated. The shapes and tolerances live next to each case.
 #pragma once
@@ -17,6 +19,7 @@
 #include "engine/tensor.h"
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -43,11 +46,13 @@ struct OpCase {
   std::string name;  // shown in failure messages, e.g. "gelu erf (33,7)"
   std::vector<InputSpec> inputs;
   std::function<std::vector<Tensor>(const std::vector<Tensor>&)> forward;
-  double grad_tol = 1e-7;   // max relative error of the f64 gradient check
-  double fd_eps = 1e-5;     // finite-difference step (central); balances truncation vs roundoff
-  double err_floor = 1e-3;  // denominator floor so tiny gradients are compared absolutely
-  int max_checks = 48;      // elements checked per input (all of them when numel <= this)
-  double f32_tol = 2e-5;    // f32 vs f64 forward, relative to max |out|; < 0 skips (f64-only ops)
+  double grad_tol = 1e-7;      // max relative error of the f64 gradient check
+  double fd_eps = 1e-5;        // finite-difference step (central); balances truncation vs roundoff
+  double err_floor = 1e-3;     // denominator floor so tiny gradients are compared absolutely
+  int max_checks = 48;         // elements checked per input (all of them when numel <= this)
+  double f32_tol = 2e-5;       // f32 vs f64 forward, relative to max |out|
+  double f32_grad_tol = 1e-4;  // f32 vs f64 input gradients, relative to max |grad| of that input
+  double f32_grad_floor = 0;   // lower bound for that max |grad| (for gradients that cancel to exactly 0 in f64)
   uint64_t seed = 1234;
 };
 
@@ -59,8 +64,31 @@ std::vector<Tensor> make_inputs(const OpCase& c, DType dtype);
 // Runs both checks above with Catch2 assertions.
 void check_op(const OpCase& c);
 
-// Small helpers for cases and golden tests.
+// Small helpers for cases and golden tests. All of them propagate NaN/inf as "infinitely far".
 Tensor ids_tensor(const std::vector<int64_t>& v, const Shape& shape);
-double max_abs_diff(const Tensor& a, const Tensor& b);
+double max_abs(const Tensor& t);                        // +inf when any element is not finite
+double max_abs_diff(const Tensor& a, const Tensor& b);  // same shape required; +inf on any non-finite difference
+bool bit_equal(const Tensor& a, const Tensor& b);       // same shape, dtype and bytes
+
+enum class Tol { Absolute, Relative };
+// CHECKs max |got - want| <= tol (Absolute) or <= tol * max |want| (Relative), reporting both numbers on failure.
+// `floor` bounds max |want| from below in the Relative mode.
+void check_close(const Tensor& got, const Tensor& want, double tol, Tol kind, const std::string& what,
+                 double floor = 0);
+
+// The committed golden fixture tests/golden/fixtures/<name>.safetensors.
+std::map<std::string, Tensor> load_fixture(const std::string& name);
+
+// Sets the thread count for its lifetime and restores the previous one (also when a test throws).
+class ScopedThreads {
+ public:
+  explicit ScopedThreads(int n);
+  ~ScopedThreads();
+  ScopedThreads(const ScopedThreads&) = delete;
+  ScopedThreads& operator=(const ScopedThreads&) = delete;
+
+ private:
+  int saved_;
+};
 
 }  // namespace docbert::test

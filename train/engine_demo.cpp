@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <numeric>
@@ -204,7 +205,7 @@ int run(int argc, char** argv) {
   Model model(static_cast<int64_t>(vocab.words.size()), dim, seed);
   const int64_t steps_per_epoch = (static_cast<int64_t>(train.size()) + batch_size - 1) / batch_size;
   const int64_t total_steps = steps_per_epoch * epochs;
-  const int64_t warmup_steps = static_cast<int64_t>(warmup * static_cast<double>(total_steps));
+  const double warmup_steps = warmup_steps_from_proportion(warmup, total_steps);
   fmt::print("engine_demo | R8 from {} | train {} dev {} test {} docs | vocab {} | params {} | threads {}\n", data_dir,
              train.size(), dev.size(), test.size(), vocab.words.size(), model.params.numel(), num_threads());
   fmt::print("            | epochs {} batch {} lr {} wd {} warmup {} steps of {} | seed {}\n", epochs, batch_size, lr,
@@ -231,7 +232,8 @@ int run(int argc, char** argv) {
       Tensor loss = cross_entropy(model.forward(b.ids, b.lengths, true, dropout_rng.seed, offset), b.labels);
       model.params.zero_grad();
       loss.backward();
-      clip_grad_norm(model.params, max_grad_norm);
+      const double grad_norm = clip_grad_norm(model.params, max_grad_norm);
+      DOCBERT_CHECK(std::isfinite(grad_norm), "step {}: the gradient norm is {}; lower --lr", step, grad_norm);
       opt.step(lr * linear_warmup_decay(step, warmup_steps, total_steps));
       ++step;
       loss_sum += loss.item();

@@ -2,14 +2,13 @@
 #include "engine/ops/attention.h"
 
 #include "engine/autograd.h"
+#include "engine/ops/math.h"
 #include "engine/parallel.h"
 #include "kernels/philox.h"
 
-#include <Eigen/Dense>
+#include <Eigen/Core>
 
-#include <algorithm>
 #include <cmath>
-#include <limits>
 #include <vector>
 
 namespace docbert {
@@ -37,27 +36,20 @@ struct AttnDims {
 
 // x (T,T) of pair bh *= keep * scale under the mask convention of engine/ops/dropout.h, and y (T,T) likewise
 // unless null: the forward's dropout on P; in backward one mask walk for P and for dL/d(dropped P). Element e
-// of the flattened (B,NH,T,T) tensor is lane e % 4 of counter offset + e / 4. Whole groups of four take the
-// branch-free path, where the compiler evaluates philox4x32 once per group; only the groups straddling the
-// pair's boundaries are checked per lane.
+// of the flattened (B,NH,T,T) tensor is lane e % 4 of Philox group e / 4; the groups straddling the pair's
+// boundaries skip the lanes outside it.
 template <class T>
 void apply_dropout(const AttnDims& d, int64_t bh, T* x, T* y = nullptr) {
   const int64_t n = d.T * d.T, begin = bh * n, end = begin + n;
   const float p = static_cast<float>(d.p);
-  const T scale = T(1) / (T(1) - static_cast<T>(d.p));
-  auto drop = [&](int64_t g, int64_t lane) {
-    const bool keep = philox_uniform(d.seed, d.offset + static_cast<uint64_t>(g), static_cast<uint64_t>(lane)) >= p;
-    const int64_t i = 4 * g + lane - begin;
-    x[i] = keep ? x[i] * scale : T(0);
-    if (y) y[i] = keep ? y[i] * scale : T(0);
-  };
+  const T scale = dropout_scale<T>(static_cast<T>(d.p));
   for (int64_t g = begin / 4; g * 4 < end; ++g) {
-    if (4 * g >= begin && 4 * g + 4 <= end) {
-      for (int64_t lane = 0; lane < 4; ++lane) drop(g, lane);
-    } else {
-      for (int64_t lane = 0; lane < 4; ++lane)
-        if (4 * g + lane >= begin && 4 * g + lane < end) drop(g, lane);
-    }
+    dropout_mask4(d.seed, d.offset, static_cast<uint64_t>(g), p, [&](int lane, bool keep) {
+      const int64_t i = 4 * g + lane - begin;
+      if (i < 0 || i >= n) return;
+      x[i] = keep ? x[i] * scale : T(0);
+      if (y) y[i] = keep ? y[i] * scale : T(0);
+    });
   }
 }
 
@@ -82,25 +74,17 @@ void attention_forward(T* out, T* probs, const T* qkv, const T* mask, const Attn
         const T* m = mask ? mask + b * T_ : nullptr;
         for (int64_t i = 0; i < T_; ++i) {
           T* row = pp + i * T_;
-          T mx = -std::numeric_limits<T>::infinity();
-          for (int64_t j = 0; j < T_; ++j) {
-            if (m) row[j] += m[j];
-            mx = std::max(mx, row[j]);
-          }
-          T sum = 0;
-          for (int64_t j = 0; j < T_; ++j) {
-            row[j] = std::exp(row[j] - mx);
-            sum += row[j];
-          }
-          const T inv = 1 / sum;
-          for (int64_t j = 0; j < T_; ++j) row[j] *= inv;
+          if (m)
+            for (int64_t j = 0; j < T_; ++j) row[j] += m[j];
+          softmax_row(row, row, T_);
         }
         Strided<T> o(out + b * T_ * C + h * HS, T_, HS, Eigen::OuterStride<>(C));
-        if (d.p > 0) {
+        if (d.p > 0 && probs) {  // P is saved for backward: drop a copy
           RowMat<T> dropped = p;
           apply_dropout(d, bh, dropped.data());
           o.noalias() = dropped * v;
         } else {
+          if (d.p > 0) apply_dropout(d, bh, pp);  // nothing keeps P: drop the scratch buffer in place
           o.noalias() = p * v;
         }
       },
@@ -136,11 +120,8 @@ void attention_backward(T* dqkv, const T* dout, const T* probs, const T* qkv, co
         }
         // softmax backward per row: ds_ij = p_ij (dp_ij - sum_k p_ik dp_ik); the mask is a constant shift.
         for (int64_t i = 0; i < T_; ++i) {
-          const T* prow = pp + i * T_;
           T* drow = dp.data() + i * T_;
-          T dot = 0;
-          for (int64_t j = 0; j < T_; ++j) dot += prow[j] * drow[j];
-          for (int64_t j = 0; j < T_; ++j) drow[j] = prow[j] * (drow[j] - dot);
+          softmax_row_backward(drow, pp + i * T_, drow, T_, false);
         }
         dq.noalias() += scale * (dp * k);
         dk.noalias() += scale * (dp.transpose() * q);
@@ -176,14 +157,12 @@ Tensor self_attention(const Tensor& qkv, const Tensor& mask_add, int64_t num_hea
   Tensor probs = record ? Tensor::empty({B, num_heads, T, T}, qkv.dtype()) : Tensor();
   dispatch_float(qkv.dtype(), op, [&](auto tag) {
     using F = decltype(tag);
-    attention_forward(out.data<F>(), record ? probs.data<F>() : nullptr, qkv.data<F>(),
-                      mask_add.defined() ? mask_add.data<F>() : nullptr, d);
+    attention_forward(out.data<F>(), record ? probs.data<F>() : nullptr, qkv.data<F>(), data_or_null<F>(mask_add), d);
   });
   if (record) {
     // The mask is not an input of the node: it gets no gradient, and probs already contains its effect.
     record_node(op, {qkv}, {out}, [d, probs](Node& n) {
-      Tensor& x = n.inputs[0];
-      if (!x.requires_grad()) return;
+      Tensor& x = n.inputs[0];  // the node's only input, recorded because it requires grad
       dispatch_float(x.dtype(), "self_attention", [&](auto tag) {
         using F = decltype(tag);
         attention_backward(x.grad_buffer().template data<F>(), n.outputs[0].grad().template data<F>(), probs.data<F>(),

@@ -5,22 +5,20 @@
 #include "engine/parallel.h"
 #include "kernels/philox.h"
 
-#include <cmath>
-
 namespace docbert {
 
-// Calls f(i, keep) for every i in [0, N) under the mask convention of dropout.h. Elements 4g..4g+3 are the four
-// lanes of counter offset + g, so one philox4x32 serves the group (GCC does not merge four philox_uniform calls
-// into one; the op ran 2.4x slower that way). A test checks the mask against philox_uniform element by element.
+// Calls f(i, keep) for every i in [0, N) under the mask convention of dropout.h: one task per Philox group of four
+// elements (dropout_mask4). A test checks the mask against philox_uniform element by element.
 template <class F>
 static void for_each_mask(int64_t N, float p, uint64_t seed, uint64_t offset, F&& f) {
-  parallel_for((N + 3) / 4,
-               [&](int64_t g) {
-                 const Philox4 w = philox4x32(seed, offset + static_cast<uint64_t>(g));
-                 for (int64_t lane = 0; lane < 4 && 4 * g + lane < N; ++lane)
-                   f(4 * g + lane, philox_to_uniform(w.v[lane]) >= p);
-               },
-               1024);
+  parallel_for(
+      static_cast<int64_t>(philox_advance(static_cast<uint64_t>(N))),
+      [&](int64_t g) {
+        dropout_mask4(seed, offset, static_cast<uint64_t>(g), p, [&](int lane, bool keep) {
+          if (4 * g + lane < N) f(4 * g + lane, keep);
+        });
+      },
+      1024);
 }
 
 // out (N) = keep ? x * scale : 0
@@ -43,19 +41,19 @@ Tensor dropout(const Tensor& x, double p, uint64_t seed, uint64_t offset, bool t
   check_cpu(op, x);
   DOCBERT_CHECK(p >= 0 && p < 1, "dropout: p must be in [0, 1), got {}", p);
   if (!training || p == 0) return x;
-  const float pf = static_cast<float>(p);
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   dispatch_float(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    dropout_forward(out.data<T>(), x.data<T>(), x.numel(), pf, T(1) / (T(1) - static_cast<T>(p)), seed, offset);
+    dropout_forward(out.data<T>(), x.data<T>(), x.numel(), static_cast<float>(p), dropout_scale<T>(static_cast<T>(p)),
+                    seed, offset);
   });
   if (grad_needed({&x})) {
-    record_node(op, {x}, {out}, [p, pf, seed, offset](Node& n) {
+    record_node(op, {x}, {out}, [p, seed, offset](Node& n) {
       const Tensor& y = n.outputs[0];
       dispatch_float(y.dtype(), "dropout", [&](auto tag) {
         using T = decltype(tag);
-        dropout_backward(n.inputs[0].grad_buffer().template data<T>(), y.grad().data<T>(), y.numel(), pf,
-                         T(1) / (T(1) - static_cast<T>(p)), seed, offset);
+        dropout_backward(n.inputs[0].grad_buffer().template data<T>(), y.grad().data<T>(), y.numel(),
+                         static_cast<float>(p), dropout_scale<T>(static_cast<T>(p)), seed, offset);
       });
     });
   }

@@ -2,8 +2,11 @@
 #include "engine/ops/elementwise.h"
 
 #include "engine/autograd.h"
+#include "engine/ops/math.h"
 #include "engine/parallel.h"
+#include "kernels/gelu_math.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace docbert {
@@ -13,32 +16,18 @@ namespace docbert {
 
 template <class T>
 static void gelu_forward(T* out, const T* inp, int64_t N, GeluKind kind) {
-  const T k0 = static_cast<T>(0.7978845608028654);  // sqrt(2/pi)
-  parallel_for(N, [&](int64_t i) {
-    T x = inp[i];
-    if (kind == GeluKind::Erf)
-      out[i] = T(0.5) * x * (T(1) + std::erf(x * static_cast<T>(M_SQRT1_2)));
-    else
-      out[i] = T(0.5) * x * (T(1) + std::tanh(k0 * (x + T(0.044715) * x * x * x)));
-  });
+  if (kind == GeluKind::Erf)
+    parallel_for(N, [&](int64_t i) { out[i] = gelu_erf(inp[i]); });
+  else
+    parallel_for(N, [&](int64_t i) { out[i] = gelu_tanh(inp[i]); });
 }
 
 template <class T>
 static void gelu_backward(T* dinp, const T* inp, const T* dout, int64_t N, GeluKind kind) {
-  const T k0 = static_cast<T>(0.7978845608028654);
-  const T inv_sqrt_2pi = static_cast<T>(0.3989422804014327);
-  parallel_for(N, [&](int64_t i) {
-    T x = inp[i], d;
-    if (kind == GeluKind::Erf) {
-      // d/dx [x Phi(x)] = Phi(x) + x phi(x)
-      d = T(0.5) * (T(1) + std::erf(x * static_cast<T>(M_SQRT1_2))) + x * inv_sqrt_2pi * std::exp(T(-0.5) * x * x);
-    } else {
-      T u = k0 * (x + T(0.044715) * x * x * x);
-      T th = std::tanh(u);
-      d = T(0.5) * (T(1) + th) + T(0.5) * x * (T(1) - th * th) * k0 * (T(1) + T(3) * T(0.044715) * x * x);
-    }
-    dinp[i] += d * dout[i];
-  });
+  if (kind == GeluKind::Erf)
+    parallel_for(N, [&](int64_t i) { dinp[i] += gelu_erf_grad(inp[i]) * dout[i]; });
+  else
+    parallel_for(N, [&](int64_t i) { dinp[i] += gelu_tanh_grad(inp[i]) * dout[i]; });
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -92,19 +81,7 @@ Tensor relu(const Tensor& x) {
 Tensor sigmoid(const Tensor& x) {
   return unary_op(
       "sigmoid", x,
-      [](auto* o, const auto* i, int64_t N) {
-        using T = std::remove_const_t<std::remove_pointer_t<decltype(i)>>;
-        // Split by sign so exp() never overflows.
-        parallel_for(N, [&](int64_t k) {
-          T v = i[k];
-          if (v >= 0)
-            o[k] = T(1) / (T(1) + std::exp(-v));
-          else {
-            T e = std::exp(v);
-            o[k] = e / (T(1) + e);
-          }
-        });
-      },
+      [](auto* o, const auto* i, int64_t N) { parallel_for(N, [&](int64_t k) { o[k] = stable_sigmoid(i[k]); }); },
       [](auto* di, const auto*, const auto* y, const auto* d, int64_t N) {
         parallel_for(N, [&](int64_t k) { di[k] += y[k] * (1 - y[k]) * d[k]; });
       });
@@ -121,12 +98,11 @@ Tensor scale(const Tensor& x, double s) {
 // ---------------------------------------------------------------------------------------------------
 // binary ops with suffix broadcasting: a is (R, S) viewed as R rows of the S = b.numel() suffix
 
+// Rows per parallel chunk so a thread gets at least ~4096 elements, as parallel_for's default grain does.
+static int64_t rows_grain(int64_t S) { return std::max<int64_t>(1, 4096 / std::max<int64_t>(S, 1)); }
+
 static int64_t broadcast_rows(const char* op, const Tensor& a, const Tensor& b) {
-  check_float(op, "a", a);
-  check_float(op, "b", b);
-  check_same_dtype(op, "a", a, "b", b);
-  check_same_device(op, "a", a, "b", b);
-  check_cpu(op, a);
+  check_float_operands(op, {{"a", a}, {"b", b}});
   const Shape& as = a.shape();
   const Shape& bs = b.shape();
   bool ok = bs.size() <= as.size() && std::equal(bs.begin(), bs.end(), as.end() - static_cast<int64_t>(bs.size()));
@@ -142,7 +118,12 @@ Tensor add(const Tensor& a, const Tensor& b) {
     using T = decltype(tag);
     const T *pa = a.data<T>(), *pb = b.data<T>();
     T* po = out.data<T>();
-    parallel_for(R * S, [&](int64_t i) { po[i] = pa[i] + pb[i % S]; });
+    parallel_for(
+        R,
+        [&](int64_t r) {
+          for (int64_t s = 0; s < S; ++s) po[r * S + s] = pa[r * S + s] + pb[s];
+        },
+        rows_grain(S));
   });
   if (grad_needed({&a, &b})) {
     record_node("add", {a, b}, {out}, [R, S](Node& n) {
@@ -151,17 +132,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
       if (n.inputs[1].requires_grad()) {
         dispatch_float(g.dtype(), "add", [&](auto tag) {
           using T = decltype(tag);
-          T* db = n.inputs[1].grad_buffer().template data<T>();
-          const T* pg = g.data<T>();
-          // Each thread owns a slice of the suffix and sums rows in a fixed order: deterministic.
-          parallel_for(
-              S,
-              [&](int64_t s) {
-                T acc = 0;
-                for (int64_t r = 0; r < R; ++r) acc += pg[r * S + s];
-                db[s] += acc;
-              },
-              256);
+          column_sums_into(n.inputs[1].grad_buffer().template data<T>(), g.data<T>(), R, S);
         });
       }
     });
@@ -176,7 +147,12 @@ Tensor mul(const Tensor& a, const Tensor& b) {
     using T = decltype(tag);
     const T *pa = a.data<T>(), *pb = b.data<T>();
     T* po = out.data<T>();
-    parallel_for(R * S, [&](int64_t i) { po[i] = pa[i] * pb[i % S]; });
+    parallel_for(
+        R,
+        [&](int64_t r) {
+          for (int64_t s = 0; s < S; ++s) po[r * S + s] = pa[r * S + s] * pb[s];
+        },
+        rows_grain(S));
   });
   if (grad_needed({&a, &b})) {
     record_node("mul", {a, b}, {out}, [R, S](Node& n) {
@@ -184,21 +160,16 @@ Tensor mul(const Tensor& a, const Tensor& b) {
       dispatch_float(g.dtype(), "mul", [&](auto tag) {
         using T = decltype(tag);
         const T *pg = g.data<T>(), *pa = n.inputs[0].data<T>(), *pb = n.inputs[1].data<T>();
-        if (n.inputs[0].requires_grad()) {
-          T* da = n.inputs[0].grad_buffer().template data<T>();
-          parallel_for(R * S, [&](int64_t i) { da[i] += pg[i] * pb[i % S]; });
-        }
-        if (n.inputs[1].requires_grad()) {
-          T* db = n.inputs[1].grad_buffer().template data<T>();
+        if (T* da = grad_data_or_null<T>(n.inputs[0])) {
           parallel_for(
-              S,
-              [&](int64_t s) {
-                T acc = 0;
-                for (int64_t r = 0; r < R; ++r) acc += pg[r * S + s] * pa[r * S + s];
-                db[s] += acc;
+              R,
+              [&](int64_t r) {
+                for (int64_t s = 0; s < S; ++s) da[r * S + s] += pg[r * S + s] * pb[s];
               },
-              256);
+              rows_grain(S));
         }
+        if (T* db = grad_data_or_null<T>(n.inputs[1]))
+          column_sums_into(db, R, S, [&](int64_t r, int64_t s) { return pg[r * S + s] * pa[r * S + s]; });
       });
     });
   }

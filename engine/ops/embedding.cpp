@@ -5,7 +5,7 @@
 #include "engine/parallel.h"
 
 #include <algorithm>
-#include <memory>
+#include <utility>
 #include <vector>
 
 namespace docbert {
@@ -35,49 +35,26 @@ static void embedding_backward(T* dtable, const std::vector<int64_t>& ids, const
                2);
 }
 
-// Reads ids as int64 and checks each against V; the message gives the id's multi-dimensional position.
-static std::vector<int64_t> checked_ids(const Tensor& ids, int64_t V) {
-  const int64_t N = ids.numel();
-  std::vector<int64_t> out(static_cast<size_t>(N));
-  for (int64_t n = 0; n < N; ++n) {
-    const int64_t id = index_at(ids, n);
-    if (id < 0 || id >= V) {
-      Shape pos(ids.shape().size());
-      for (int64_t d = ids.dim() - 1, rest = n; d >= 0; --d) {
-        pos[d] = rest % ids.size(d);
-        rest /= ids.size(d);
-      }
-      DOCBERT_THROW("embedding: id {} at position {} of 'ids' {} is outside the table's V={} rows", id, shape_str(pos),
-                    shape_str(ids.shape()), V);
-    }
-    out[static_cast<size_t>(n)] = id;
-  }
-  return out;
-}
-
 Tensor embedding(const Tensor& ids, const Tensor& table) {
   const char* op = "embedding";
-  DOCBERT_CHECK(ids.defined(), "embedding: argument 'ids' is undefined");
-  DOCBERT_CHECK(ids.dtype() == DType::I32 || ids.dtype() == DType::I64, "embedding: 'ids' must be i32 or i64, got {}",
-                ids.describe());
+  check_index(op, "ids", ids);
   check_float(op, "table", table);
   check_dim(op, "table", table, 2);
-  check_cpu(op, ids);
   check_cpu(op, table);
   const int64_t V = table.size(0), C = table.size(1);
-  auto idx = std::make_shared<const std::vector<int64_t>>(checked_ids(ids, V));
+  std::vector<int64_t> idx = read_indices(op, "ids", ids, 0, V);
   Shape out_shape = ids.shape();
   out_shape.push_back(C);
   Tensor out = Tensor::empty(out_shape, table.dtype());
   dispatch_float(table.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    embedding_forward(out.data<T>(), *idx, table.data<T>(), C);
+    embedding_forward(out.data<T>(), idx, table.data<T>(), C);
   });
   if (grad_needed({&table})) {
-    record_node(op, {table}, {out}, [idx, C](Node& n) {
+    record_node(op, {table}, {out}, [idx = std::move(idx), C](Node& n) {
       dispatch_float(n.outputs[0].dtype(), "embedding", [&](auto tag) {
         using T = decltype(tag);
-        embedding_backward(n.inputs[0].grad_buffer().template data<T>(), *idx, n.outputs[0].grad().data<T>(), C);
+        embedding_backward(n.inputs[0].grad_buffer().template data<T>(), idx, n.outputs[0].grad().data<T>(), C);
       });
     });
   }

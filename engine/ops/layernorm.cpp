@@ -2,9 +2,9 @@
 #include "engine/ops/layernorm.h"
 
 #include "engine/autograd.h"
+#include "engine/ops/math.h"
 #include "engine/parallel.h"
 
-#include <algorithm>
 #include <cmath>
 
 namespace docbert {
@@ -58,51 +58,22 @@ static void layernorm_backward(T* dx, T* dgamma, T* dbeta, const T* dout, const 
         },
         16);
   }
-  if (dgamma || dbeta) {
-    // Threads own blocks of columns; each column sums its rows in order, so the result is thread-count free.
-    constexpr int64_t CB = 64;
-    parallel_for((C + CB - 1) / CB,
-                 [&](int64_t blk) {
-                   const int64_t c0 = blk * CB, n = std::min(CB, C - c0);
-                   T acc_g[CB] = {}, acc_b[CB] = {};
-                   for (int64_t r = 0; r < R; ++r) {
-                     const T *xr = x + r * C + c0, *dr = dout + r * C + c0;
-                     const T m = mean[r], s = rstd[r];
-                     for (int64_t j = 0; j < n; ++j) {
-                       acc_g[j] += (xr[j] - m) * s * dr[j];
-                       acc_b[j] += dr[j];
-                     }
-                   }
-                   for (int64_t j = 0; j < n; ++j) {
-                     if (dgamma) dgamma[c0 + j] += acc_g[j];
-                     if (dbeta) dbeta[c0 + j] += acc_b[j];
-                   }
-                 },
-                 2);
-  }
-}
-
-template <class T>
-static T* grad_ptr(Tensor& t) {
-  return t.requires_grad() ? t.grad_buffer().data<T>() : nullptr;
+  if (dgamma)
+    column_sums_into(dgamma, R, C,
+                     [&](int64_t r, int64_t c) { return (x[r * C + c] - mean[r]) * rstd[r] * dout[r * C + c]; });
+  if (dbeta) column_sums_into(dbeta, dout, R, C);
 }
 
 Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps) {
   const char* op = "layer_norm";
-  check_float(op, "x", x);
-  check_float(op, "gamma", gamma);
-  check_float(op, "beta", beta);
-  check_same_dtype(op, "x", x, "gamma", gamma);
-  check_same_dtype(op, "x", x, "beta", beta);
-  check_cpu(op, x);
-  check_cpu(op, gamma);
-  check_cpu(op, beta);
+  check_float_operands(op, {{"x", x}, {"gamma", gamma}, {"beta", beta}});
   DOCBERT_CHECK(x.dim() >= 1, "layer_norm: 'x' {} must have at least one dim", x.describe());
   const int64_t C = x.size(-1), R = shape_numel(Shape(x.shape().begin(), x.shape().end() - 1));
   DOCBERT_CHECK(gamma.shape() == Shape{C} && beta.shape() == Shape{C},
                 "layer_norm: shape mismatch: 'gamma' {} and 'beta' {} must be (C) for 'x' {}", shape_str(gamma.shape()),
                 shape_str(beta.shape()), shape_str(x.shape()));
-  DOCBERT_CHECK(eps >= 0, "layer_norm: eps must be >= 0, got {}", eps);
+  // eps > 0 keeps rstd finite for a constant row (variance 0).
+  DOCBERT_CHECK(eps > 0, "layer_norm: eps must be > 0, got {}", eps);
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   Tensor mean = Tensor::empty({R}, x.dtype()), rstd = Tensor::empty({R}, x.dtype());
   dispatch_float(x.dtype(), op, [&](auto tag) {
@@ -114,9 +85,9 @@ Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, doub
     record_node(op, {x, gamma, beta}, {out}, [mean, rstd, R, C](Node& n) {
       dispatch_float(n.outputs[0].dtype(), "layer_norm", [&](auto tag) {
         using T = decltype(tag);
-        layernorm_backward(grad_ptr<T>(n.inputs[0]), grad_ptr<T>(n.inputs[1]), grad_ptr<T>(n.inputs[2]),
-                           n.outputs[0].grad().data<T>(), n.inputs[0].data<T>(), mean.data<T>(), rstd.data<T>(),
-                           n.inputs[1].data<T>(), R, C);
+        layernorm_backward(grad_data_or_null<T>(n.inputs[0]), grad_data_or_null<T>(n.inputs[1]),
+                           grad_data_or_null<T>(n.inputs[2]), n.outputs[0].grad().data<T>(), n.inputs[0].data<T>(),
+                           mean.data<T>(), rstd.data<T>(), n.inputs[1].data<T>(), R, C);
       });
     });
   }

@@ -2,6 +2,7 @@
 #include "engine/ops/linear.h"
 
 #include "engine/autograd.h"
+#include "engine/ops/math.h"
 #include "engine/parallel.h"
 
 #include <Eigen/Core>
@@ -55,22 +56,7 @@ static void linear_backward(T* dx, T* dw, T* dbias, const T* dout, const T* x, c
                             int64_t OUT) {
   if (dx) gemm(dx, dout, w, R, IN, OUT, false, false, true);
   if (dw) gemm(dw, dout, x, OUT, IN, R, true, false, true);
-  if (dbias) {
-    // Threads own blocks of columns and each column sums its rows in order: independent of the thread count.
-    // Blocks (rather than single columns) keep the reads of each row contiguous.
-    constexpr int64_t CB = 64;
-    parallel_for((OUT + CB - 1) / CB,
-                 [&](int64_t blk) {
-                   const int64_t c0 = blk * CB, n = std::min(CB, OUT - c0);
-                   T acc[CB] = {};
-                   for (int64_t r = 0; r < R; ++r) {
-                     const T* row = dout + r * OUT + c0;
-                     for (int64_t j = 0; j < n; ++j) acc[j] += row[j];
-                   }
-                   for (int64_t j = 0; j < n; ++j) dbias[c0 + j] += acc[j];
-                 },
-                 2);
-  }
+  if (dbias) column_sums_into(dbias, dout, R, OUT);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -132,42 +118,32 @@ static void matmul_backward(T* da, T* db, const T* dc, const T* a, const T* b, c
 // ---------------------------------------------------------------------------------------------------
 // autograd wrappers
 
-template <class T>
-static T* grad_ptr(Tensor& t) {
-  return t.defined() && t.requires_grad() ? t.grad_buffer().data<T>() : nullptr;
-}
-
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   const char* op = "linear";
-  check_float(op, "x", x);
   check_dim(op, "weight", weight, 2);
-  check_same_dtype(op, "x", x, "weight", weight);
-  check_cpu(op, x);
-  check_cpu(op, weight);
+  check_float_operands(op, {{"x", x}, {"weight", weight}, {"bias", bias, true}});
   DOCBERT_CHECK(x.dim() >= 1 && x.size(-1) == weight.size(1),
                 "linear: shape mismatch: the last dim of 'x' {} must equal IN of 'weight' (OUT,IN) {}",
                 shape_str(x.shape()), shape_str(weight.shape()));
   const int64_t IN = weight.size(1), OUT = weight.size(0);
   const int64_t R = shape_numel(Shape(x.shape().begin(), x.shape().end() - 1));
-  if (bias.defined()) {
-    check_same_dtype(op, "x", x, "bias", bias);
-    check_cpu(op, bias);
+  if (bias.defined())
     DOCBERT_CHECK(bias.shape() == Shape{OUT}, "linear: shape mismatch: 'bias' {} must be (OUT) for 'weight' {}",
                   shape_str(bias.shape()), shape_str(weight.shape()));
-  }
   Shape out_shape = x.shape();
   out_shape.back() = OUT;
   Tensor out = Tensor::empty(out_shape, x.dtype());
   dispatch_float(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    linear_forward(out.data<T>(), x.data<T>(), weight.data<T>(), bias.defined() ? bias.data<T>() : nullptr, R, IN, OUT);
+    linear_forward(out.data<T>(), x.data<T>(), weight.data<T>(), data_or_null<T>(bias), R, IN, OUT);
   });
   if (grad_needed({&x, &weight, &bias})) {
     record_node(op, {x, weight, bias}, {out}, [R, IN, OUT](Node& n) {
       dispatch_float(n.outputs[0].dtype(), "linear", [&](auto tag) {
         using T = decltype(tag);
-        linear_backward(grad_ptr<T>(n.inputs[0]), grad_ptr<T>(n.inputs[1]), grad_ptr<T>(n.inputs[2]),
-                        n.outputs[0].grad().data<T>(), n.inputs[0].data<T>(), n.inputs[1].data<T>(), R, IN, OUT);
+        linear_backward(grad_data_or_null<T>(n.inputs[0]), grad_data_or_null<T>(n.inputs[1]),
+                        grad_data_or_null<T>(n.inputs[2]), n.outputs[0].grad().data<T>(), n.inputs[0].data<T>(),
+                        n.inputs[1].data<T>(), R, IN, OUT);
       });
     });
   }
@@ -176,11 +152,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
   const char* op = "matmul";
-  check_float(op, "a", a);
-  check_float(op, "b", b);
-  check_same_dtype(op, "a", a, "b", b);
-  check_cpu(op, a);
-  check_cpu(op, b);
+  check_float_operands(op, {{"a", a}, {"b", b}});
   DOCBERT_CHECK(a.dim() >= 2 && b.dim() >= 2, "matmul: 'a' {} and 'b' {} must have at least 2 dims",
                 shape_str(a.shape()), shape_str(b.shape()));
   const Shape a_batch(a.shape().begin(), a.shape().end() - 2), b_batch(b.shape().begin(), b.shape().end() - 2);
@@ -215,8 +187,8 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
     record_node(op, {a, b}, {out}, [d](Node& n) {
       dispatch_float(n.outputs[0].dtype(), "matmul", [&](auto tag) {
         using T = decltype(tag);
-        matmul_backward(grad_ptr<T>(n.inputs[0]), grad_ptr<T>(n.inputs[1]), n.outputs[0].grad().data<T>(),
-                        n.inputs[0].data<T>(), n.inputs[1].data<T>(), d);
+        matmul_backward(grad_data_or_null<T>(n.inputs[0]), grad_data_or_null<T>(n.inputs[1]),
+                        n.outputs[0].grad().data<T>(), n.inputs[0].data<T>(), n.inputs[1].data<T>(), d);
       });
     });
   }

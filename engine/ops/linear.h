@@ -6,8 +6,10 @@
 // Threading and determinism: one GEMM runs on Eigen's own OpenMP parallelisation, which splits the output
 // and never the K sum; a batch of GEMMs runs one single-threaded GEMM per batch element in parallel. Results
 // are reproducible run to run. They do not depend on the thread count either, with one exception: Eigen
-// picks a different K blocking when it runs a single GEMM on 1 thread than on 2 or more, so linear() and the
-// unbatched matmul() may round differently with exactly 1 thread (and are bit-identical for any count >= 2).
+// picks a different K blocking when it runs a single GEMM on 1 thread than on 2 or more, so every GEMM that
+// runs alone may round differently with exactly 1 thread (and is bit-identical for any count >= 2): linear(),
+// the unbatched matmul(), a batched matmul() with a 2-D b (folded into one (batch*M, K) GEMM when a is not
+// transposed), and the gradient of such a shared 2-D b, which sums the batch serially, one GEMM at a time.
 #pragma once
 
 #include "engine/tensor.h"

@@ -5,6 +5,7 @@
 #include "engine/ops/loss.h"
 
 #include "engine/autograd.h"
+#include "engine/ops/math.h"
 #include "engine/parallel.h"
 
 #include <algorithm>
@@ -16,16 +17,6 @@
 namespace docbert {
 
 namespace {
-
-// log(1 + e^x) for any finite x without overflow or loss of the small tail.
-double softplus(double x) { return std::max(x, 0.0) + std::log1p(std::exp(-std::abs(x))); }
-
-// sigmoid(x), split by sign so exp() never overflows.
-double sigmoid_of(double x) {
-  if (x >= 0) return 1 / (1 + std::exp(-x));
-  const double e = std::exp(x);
-  return e / (1 + e);
-}
 
 // Rows per parallel chunk so a thread gets at least ~4096 elements of work.
 int64_t row_grain(int64_t K) { return std::max<int64_t>(1, 4096 / K); }
@@ -92,7 +83,7 @@ template <class T>
 void bce_with_logits_backward(T* dlogits, T* dtargets, const T* logits, const T* targets, double c, int64_t N) {
   parallel_for(N, [&](int64_t i) {
     const double z = logits[i];
-    if (dlogits) dlogits[i] += static_cast<T>((sigmoid_of(z) - targets[i]) * c);
+    if (dlogits) dlogits[i] += static_cast<T>((stable_sigmoid(z) - targets[i]) * c);
     if (dtargets) dtargets[i] += static_cast<T>(-z * c);
   });
 }
@@ -144,7 +135,7 @@ void kl_div_bernoulli_forward(double* rows, const T* student, const T* teacher, 
         double acc = 0;
         for (int64_t i = b * K; i < (b + 1) * K; ++i) {
           const double a = teacher[i] * inv_t, c = student[i] * inv_t;
-          acc += sigmoid_of(a) * (softplus(-c) - softplus(-a)) + sigmoid_of(-a) * (softplus(c) - softplus(a));
+          acc += stable_sigmoid(a) * (softplus(-c) - softplus(-a)) + stable_sigmoid(-a) * (softplus(c) - softplus(a));
         }
         rows[b] = acc;
       },
@@ -158,8 +149,8 @@ void kl_div_bernoulli_backward(T* dstudent, T* dteacher, const T* student, const
                                int64_t N) {
   parallel_for(N, [&](int64_t i) {
     const double a = teacher[i] * inv_t, cs = student[i] * inv_t;
-    if (dstudent) dstudent[i] += static_cast<T>((sigmoid_of(cs) - sigmoid_of(a)) * c);
-    if (dteacher) dteacher[i] += static_cast<T>(sigmoid_of(a) * sigmoid_of(-a) * (a - cs) * c);
+    if (dstudent) dstudent[i] += static_cast<T>((stable_sigmoid(cs) - stable_sigmoid(a)) * c);
+    if (dteacher) dteacher[i] += static_cast<T>(stable_sigmoid(a) * stable_sigmoid(-a) * (a - cs) * c);
   });
 }
 
@@ -196,12 +187,8 @@ void mse_backward(T* da, T* db, const T* a, const T* b, double c, int64_t N) {
 
 // Two float operands of one dtype, device and shape, on the CPU, non-empty; (B,K) when `matrix`.
 void check_pair(const char* op, const char* an, const Tensor& a, const char* bn, const Tensor& b, bool matrix) {
-  check_float(op, an, a);
-  check_float(op, bn, b);
+  check_float_operands(op, {{an, a}, {bn, b}});
   check_same_shape(op, an, a, bn, b);
-  check_same_dtype(op, an, a, bn, b);
-  check_same_device(op, an, a, bn, b);
-  check_cpu(op, a);
   if (matrix) check_dim(op, an, a, 2);
   DOCBERT_CHECK(a.numel() > 0, "{}: '{}' {} is empty", op, an, shape_str(a.shape()));
 }
@@ -210,12 +197,6 @@ double inverse_temperature(const char* op, double temperature) {
   DOCBERT_CHECK(std::isfinite(temperature) && temperature > 0, "{}: temperature must be positive and finite, got {}",
                 op, temperature);
   return 1 / temperature;
-}
-
-// The data of an input's gradient buffer, or null when that input does not require grad.
-template <class T>
-T* grad_or_null(Tensor& t) {
-  return t.requires_grad() ? t.grad_buffer().template data<T>() : nullptr;
 }
 
 }  // namespace
@@ -228,20 +209,13 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets) {
   check_float(op, "logits", logits);
   check_cpu(op, logits);
   check_dim(op, "logits", logits, 2);
-  DOCBERT_CHECK(targets.defined() && (targets.dtype() == DType::I32 || targets.dtype() == DType::I64),
-                "{}: 'targets' must be i32 or i64 class ids, got {}", op, targets.describe());
-  check_cpu(op, targets);
+  check_index(op, "targets", targets);
   const int64_t B = logits.size(0), K = logits.size(1);
   DOCBERT_CHECK(targets.shape() == Shape{B},
                 "{}: shape mismatch: 'targets' is {} but 'logits' is {}; targets must be ({})", op,
                 shape_str(targets.shape()), shape_str(logits.shape()), B);
   DOCBERT_CHECK(B > 0 && K > 0, "{}: 'logits' {} is empty", op, shape_str(logits.shape()));
-  std::vector<int64_t> y(static_cast<size_t>(B));
-  for (int64_t b = 0; b < B; ++b) {
-    y[b] = index_at(targets, b);
-    DOCBERT_CHECK(y[b] >= 0 && y[b] < K, "{}: targets[{}] = {} is out of range [0, {}) for 'logits' {}", op, b, y[b], K,
-                  shape_str(logits.shape()));
-  }
+  std::vector<int64_t> y = read_indices(op, "targets", targets, 0, K);
   std::vector<double> losses(static_cast<size_t>(B)), lse(static_cast<size_t>(B));
   Tensor out = dispatch_float(logits.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
@@ -249,7 +223,8 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets) {
     return Tensor::scalar(ordered_sum(losses) / B, logits.dtype());
   });
   if (grad_needed({&logits})) {
-    record_node(op, {logits, targets}, {out}, [B, K, y = std::move(y), lse = std::move(lse)](Node& n) {
+    // The closure holds the targets (y), so the node's only input is the logits.
+    record_node(op, {logits}, {out}, [B, K, y = std::move(y), lse = std::move(lse)](Node& n) {
       Tensor& z = n.inputs[0];
       const double c = n.outputs[0].grad().item() / B;
       dispatch_float(z.dtype(), "cross_entropy", [&](auto tag) {
@@ -265,12 +240,12 @@ Tensor bce_with_logits(const Tensor& logits, const Tensor& targets) {
   const char* op = "bce_with_logits";
   check_pair(op, "logits", logits, "targets", targets, true);
   const int64_t B = logits.size(0), K = logits.size(1);
-  const std::vector<double> y = targets.to_vector<double>();
-  for (int64_t i = 0; i < B * K; ++i)
-    DOCBERT_CHECK(y[i] >= 0 && y[i] <= 1, "{}: targets[{},{}] = {} is outside [0, 1]", op, i / K, i % K, y[i]);
   std::vector<double> losses(static_cast<size_t>(B));
   Tensor out = dispatch_float(logits.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
+    const T* y = targets.data<T>();
+    for (int64_t i = 0; i < B * K; ++i)
+      DOCBERT_CHECK(y[i] >= 0 && y[i] <= 1, "{}: targets[{},{}] = {} is outside [0, 1]", op, i / K, i % K, y[i]);
     bce_with_logits_forward(losses.data(), logits.data<T>(), targets.data<T>(), B, K);
     return Tensor::scalar(ordered_sum(losses) / static_cast<double>(B * K), logits.dtype());
   });
@@ -279,8 +254,8 @@ Tensor bce_with_logits(const Tensor& logits, const Tensor& targets) {
       const double c = n.outputs[0].grad().item() / static_cast<double>(N);
       dispatch_float(n.inputs[0].dtype(), "bce_with_logits", [&](auto tag) {
         using T = decltype(tag);
-        bce_with_logits_backward(grad_or_null<T>(n.inputs[0]), grad_or_null<T>(n.inputs[1]), n.inputs[0].data<T>(),
-                                 n.inputs[1].data<T>(), c, N);
+        bce_with_logits_backward(grad_data_or_null<T>(n.inputs[0]), grad_data_or_null<T>(n.inputs[1]),
+                                 n.inputs[0].data<T>(), n.inputs[1].data<T>(), c, N);
       });
     });
   }
@@ -306,7 +281,7 @@ Tensor kl_div_softmax(const Tensor& student_logits, const Tensor& teacher_logits
                   const double c = temperature * n.outputs[0].grad().item() / B;
                   dispatch_float(n.inputs[0].dtype(), "kl_div_softmax", [&](auto tag) {
                     using T = decltype(tag);
-                    kl_div_softmax_backward(grad_or_null<T>(n.inputs[0]), grad_or_null<T>(n.inputs[1]),
+                    kl_div_softmax_backward(grad_data_or_null<T>(n.inputs[0]), grad_data_or_null<T>(n.inputs[1]),
                                             n.inputs[0].data<T>(), n.inputs[1].data<T>(), rows.data(), lse_s.data(),
                                             lse_t.data(), inv_t, c, B, K);
                   });
@@ -331,8 +306,8 @@ Tensor kl_div_bernoulli(const Tensor& student_logits, const Tensor& teacher_logi
       const double c = temperature * n.outputs[0].grad().item() / B;
       dispatch_float(n.inputs[0].dtype(), "kl_div_bernoulli", [&](auto tag) {
         using T = decltype(tag);
-        kl_div_bernoulli_backward(grad_or_null<T>(n.inputs[0]), grad_or_null<T>(n.inputs[1]), n.inputs[0].data<T>(),
-                                  n.inputs[1].data<T>(), inv_t, c, B * K);
+        kl_div_bernoulli_backward(grad_data_or_null<T>(n.inputs[0]), grad_data_or_null<T>(n.inputs[1]),
+                                  n.inputs[0].data<T>(), n.inputs[1].data<T>(), inv_t, c, B * K);
       });
     });
   }
@@ -354,7 +329,7 @@ Tensor mse(const Tensor& a, const Tensor& b) {
       const double c = n.outputs[0].grad().item() / static_cast<double>(N);
       dispatch_float(n.inputs[0].dtype(), "mse", [&](auto tag) {
         using T = decltype(tag);
-        mse_backward(grad_or_null<T>(n.inputs[0]), grad_or_null<T>(n.inputs[1]), n.inputs[0].data<T>(),
+        mse_backward(grad_data_or_null<T>(n.inputs[0]), grad_data_or_null<T>(n.inputs[1]), n.inputs[0].data<T>(),
                      n.inputs[1].data<T>(), c, N);
       });
     });

@@ -3,14 +3,14 @@
 #include "engine/ops/lstm.h"
 
 #include "engine/autograd.h"
+#include "engine/ops/math.h"
 #include "engine/parallel.h"
 
-#include <Eigen/Dense>
+#include <Eigen/Core>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <memory>
 #include <utility>
 #include <vector>
 
@@ -39,11 +39,7 @@ struct LstmPlan {
 LstmPlan make_plan(const Tensor& lengths, int64_t B, int64_t T, int64_t I, int64_t H, bool reverse) {
   LstmPlan p;
   p.B = B, p.T = T, p.I = I, p.H = H;
-  std::vector<int64_t> lens(static_cast<size_t>(B));
-  for (int64_t b = 0; b < B; ++b) {
-    lens[b] = index_at(lengths, b);
-    DOCBERT_CHECK(lens[b] >= 1 && lens[b] <= T, "lstm_layer: lengths[{}] = {} is outside [1, T={}]", b, lens[b], T);
-  }
+  const std::vector<int64_t> lens = read_indices("lstm_layer", "lengths", lengths, 1, T + 1);
   p.order.resize(static_cast<size_t>(B));
   for (int64_t b = 0; b < B; ++b) p.order[b] = b;
   std::stable_sort(p.order.begin(), p.order.end(), [&](int64_t a, int64_t b) { return lens[a] > lens[b]; });
@@ -63,30 +59,22 @@ LstmPlan make_plan(const Tensor& lengths, int64_t B, int64_t T, int64_t I, int64
   return p;
 }
 
+// xp (N,I) = rows pos[k] of x (B*T, I): the inputs of every real step, in packed order.
 template <class T>
-T stable_sigmoid(T v) {  // split by sign so exp() never overflows
-  if (v >= 0) return T(1) / (T(1) + std::exp(-v));
-  const T e = std::exp(v);
-  return e / (T(1) + e);
-}
-
-// xp (N,I) = rows pos[p] of x (B*T, I): the inputs of every real step, in packed order.
-template <class T>
-RowMat<T> gather_rows(const T* x, const LstmPlan& p) {
-  RowMat<T> xp(p.N, p.I);
+void gather_rows(T* xp, const T* x, const LstmPlan& p) {
   parallel_for(
-      p.N, [&](int64_t k) { std::memcpy(xp.data() + k * p.I, x + p.pos[k] * p.I, sizeof(T) * p.I); }, 256);
-  return xp;
+      p.N, [&](int64_t k) { std::memcpy(xp + k * p.I, x + p.pos[k] * p.I, sizeof(T) * p.I); }, 256);
 }
 
 // Saved for backward (packed rows): gates (N,G) activations i, f, g, o; cs (N,H) c_t; hs (N,H) h_t.
-// out (B,T,H) zero-filled by the caller; h_n, c_n (B,H); x (B,T,I); w_ih (G,I); w_hh (G,H); bias (G) or null.
+// out (B,T,H) zero-filled by the caller; h_n, c_n (B,H); xp (N,I) the packed input (gather_rows); w_ih (G,I);
+// w_hh (G,H); bias (G) or null.
 template <class T>
-void lstm_forward(T* out, T* h_n, T* c_n, T* gates, T* cs, T* hs, const T* x, const T* w_ih, const T* w_hh,
+void lstm_forward(T* out, T* h_n, T* c_n, T* gates, T* cs, T* hs, const T* xp, const T* w_ih, const T* w_hh,
                   const T* bias, const LstmPlan& p) {
   const int64_t H = p.H, G = 4 * H;
   Mat<T> gates_all(gates, p.N, G);
-  gates_all.noalias() = gather_rows(x, p) * ConstMat<T>(w_ih, G, p.I).transpose();
+  gates_all.noalias() = ConstMat<T>(xp, p.N, p.I) * ConstMat<T>(w_ih, G, p.I).transpose();
   if (bias) gates_all.rowwise() += Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(bias, G);
   ConstMat<T> whh(w_hh, G, H);
   for (size_t s = 0; s < p.n.size(); ++s) {
@@ -116,9 +104,10 @@ void lstm_forward(T* out, T* h_n, T* c_n, T* gates, T* cs, T* hs, const T* x, co
 
 // Backpropagation through time. dout (B,T,H), dh_n, dc_n (B,H): output gradients, each may be null (= zeros).
 // Accumulates (+=) into dx (B,T,I), dw_ih (G,I), dw_hh (G,H), db_ih, db_hh (G); any of them may be null.
+// gates, cs, hs and xp (N,I) as saved by the forward.
 template <class T>
 void lstm_backward(T* dx, T* dw_ih, T* dw_hh, T* db_ih, T* db_hh, const T* dout, const T* dh_n, const T* dc_n,
-                   const T* gates, const T* cs, const T* hs, const T* x, const T* w_ih, const T* w_hh,
+                   const T* gates, const T* cs, const T* hs, const T* xp, const T* w_ih, const T* w_hh,
                    const LstmPlan& p) {
   const int64_t H = p.H, G = 4 * H, S = static_cast<int64_t>(p.n.size());
   RowMat<T> dgates(p.N, G);                // dL/d(pre-activation gates), packed
@@ -163,28 +152,15 @@ void lstm_backward(T* dx, T* dw_ih, T* dw_hh, T* db_ih, T* db_hh, const T* dout,
         },
         256);
   }
-  if (dw_ih) Mat<T>(dw_ih, G, p.I).noalias() += dgates.transpose() * gather_rows(x, p);
+  if (dw_ih) Mat<T>(dw_ih, G, p.I).noalias() += dgates.transpose() * ConstMat<T>(xp, p.N, p.I);
   if (db_ih || db_hh) {
-    // Column sums, each column by one thread in row order: deterministic.
-    parallel_for(
-        G,
-        [&](int64_t c) {
-          T acc = 0;
-          for (int64_t k = 0; k < p.N; ++k) acc += dgates(k, c);
-          if (db_ih) db_ih[c] += acc;
-          if (db_hh) db_hh[c] += acc;
-        },
-        256);
+    // Both biases get the column sums of dgates: summed once, then added to each.
+    std::vector<T> db(static_cast<size_t>(G), T(0));
+    column_sums_into(db.data(), dgates.data(), p.N, G);
+    for (T* dst : {db_ih, db_hh})
+      if (dst)
+        for (int64_t c = 0; c < G; ++c) dst[c] += db[c];
   }
-}
-
-template <class T>
-T* grad_ptr(Tensor& t) {
-  return t.defined() && t.requires_grad() ? t.grad_buffer().template data<T>() : nullptr;
-}
-template <class T>
-const T* data_or_null(const Tensor& t) {
-  return t.defined() ? t.data<T>() : nullptr;
 }
 
 }  // namespace
@@ -193,36 +169,27 @@ LstmOutput lstm_layer(const Tensor& x, const Tensor& lengths, const Tensor& w_ih
                       const Tensor& b_ih, const Tensor& b_hh, bool reverse) {
   const char* op = "lstm_layer";
   check_dim(op, "x", x, 3);
-  check_float(op, "x", x);
-  check_cpu(op, x);
   check_dim(op, "w_ih", w_ih, 2);
   check_dim(op, "w_hh", w_hh, 2);
+  check_float_operands(op, {{"x", x}, {"w_ih", w_ih}, {"w_hh", w_hh}, {"b_ih", b_ih, true}, {"b_hh", b_hh, true}});
   check_dim(op, "lengths", lengths, 1);
-  check_same_dtype(op, "w_ih", w_ih, "x", x);
-  check_same_dtype(op, "w_hh", w_hh, "x", x);
-  check_cpu(op, w_ih);
-  check_cpu(op, w_hh);
-  check_cpu(op, lengths);
+  check_index(op, "lengths", lengths);
   const int64_t B = x.size(0), T = x.size(1), I = x.size(2), G = w_hh.size(0), H = G / 4;
   DOCBERT_CHECK(G % 4 == 0 && w_hh.size(1) == H, "{}: 'w_hh' must be (4H, H), got {}", op, w_hh.describe());
   DOCBERT_CHECK(w_ih.shape() == Shape({G, I}), "{}: 'w_ih' must be (4H, I) = ({},{}) for 'x' {} and 'w_hh' {}, got {}",
                 op, G, I, shape_str(x.shape()), shape_str(w_hh.shape()), shape_str(w_ih.shape()));
   DOCBERT_CHECK(lengths.size(0) == B, "{}: 'lengths' must be (B) = ({}) for 'x' {}, got {}", op, B,
                 shape_str(x.shape()), lengths.describe());
-  DOCBERT_CHECK(lengths.dtype() == DType::I32 || lengths.dtype() == DType::I64,
-                "{}: 'lengths' must be i32 or i64, got {}", op, lengths.describe());
-  for (const auto& [name, b] : {std::pair<const char*, const Tensor*>{"b_ih", &b_ih}, {"b_hh", &b_hh}}) {
-    if (!b->defined()) continue;
-    check_same_dtype(op, name, *b, "x", x);
-    check_cpu(op, *b);
-    DOCBERT_CHECK(b->shape() == Shape({G}), "{}: '{}' must be (4H) = ({}), got {}", op, name, G, b->describe());
-  }
-  auto plan = std::make_shared<const LstmPlan>(make_plan(lengths, B, T, I, H, reverse));
+  for (const auto& [name, b] : {std::pair<const char*, const Tensor*>{"b_ih", &b_ih}, {"b_hh", &b_hh}})
+    DOCBERT_CHECK(!b->defined() || b->shape() == Shape({G}), "{}: '{}' must be (4H) = ({}), got {}", op, name, G,
+                  b->describe());
+  LstmPlan plan = make_plan(lengths, B, T, I, H, reverse);
 
   LstmOutput res{Tensor::zeros({B, T, H}, x.dtype()), Tensor::empty({B, H}, x.dtype()),
                  Tensor::empty({B, H}, x.dtype())};
-  Tensor gates = Tensor::empty({plan->N, G}, x.dtype());
-  Tensor cs = Tensor::empty({plan->N, H}, x.dtype()), hs = Tensor::empty({plan->N, H}, x.dtype());
+  Tensor gates = Tensor::empty({plan.N, G}, x.dtype());
+  Tensor cs = Tensor::empty({plan.N, H}, x.dtype()), hs = Tensor::empty({plan.N, H}, x.dtype());
+  Tensor xp = Tensor::empty({plan.N, I}, x.dtype());  // packed input, kept for dL/dw_ih
   dispatch_float(x.dtype(), op, [&](auto tag) {
     using F = decltype(tag);
     std::vector<F> bias;
@@ -232,28 +199,24 @@ LstmOutput lstm_layer(const Tensor& x, const Tensor& lengths, const Tensor& w_ih
         if (b->defined())
           for (int64_t k = 0; k < G; ++k) bias[k] += b->data<F>()[k];
     }
+    gather_rows(xp.data<F>(), x.data<F>(), plan);
     lstm_forward(res.out.data<F>(), res.h_n.data<F>(), res.c_n.data<F>(), gates.data<F>(), cs.data<F>(), hs.data<F>(),
-                 x.data<F>(), w_ih.data<F>(), w_hh.data<F>(), bias.empty() ? nullptr : bias.data(), *plan);
+                 xp.data<F>(), w_ih.data<F>(), w_hh.data<F>(), bias.empty() ? nullptr : bias.data(), plan);
   });
 
   if (grad_needed({&x, &w_ih, &w_hh, &b_ih, &b_hh})) {
-    // Node inputs: x, w_ih, w_hh, then whichever biases exist (an undefined tensor cannot sit on the tape).
-    std::vector<Tensor> inputs{x, w_ih, w_hh};
-    const int bi = b_ih.defined() ? static_cast<int>(inputs.size()) : -1;
-    if (b_ih.defined()) inputs.push_back(b_ih);
-    const int bh = b_hh.defined() ? static_cast<int>(inputs.size()) : -1;
-    if (b_hh.defined()) inputs.push_back(b_hh);
-    record_node(op, std::move(inputs), {res.out, res.h_n, res.c_n}, [plan, gates, cs, hs, bi, bh](Node& n) {
-      dispatch_float(n.inputs[0].dtype(), "lstm_layer", [&](auto tag) {
-        using F = decltype(tag);
-        Tensor none;
-        lstm_backward(grad_ptr<F>(n.inputs[0]), grad_ptr<F>(n.inputs[1]), grad_ptr<F>(n.inputs[2]),
-                      grad_ptr<F>(bi >= 0 ? n.inputs[bi] : none), grad_ptr<F>(bh >= 0 ? n.inputs[bh] : none),
-                      data_or_null<F>(n.outputs[0].grad()), data_or_null<F>(n.outputs[1].grad()),
-                      data_or_null<F>(n.outputs[2].grad()), gates.data<F>(), cs.data<F>(), hs.data<F>(),
-                      n.inputs[0].data<F>(), n.inputs[1].data<F>(), n.inputs[2].data<F>(), *plan);
-      });
-    });
+    record_node(op, {x, w_ih, w_hh, b_ih, b_hh}, {res.out, res.h_n, res.c_n},
+                [plan = std::move(plan), gates, cs, hs, xp](Node& n) {
+                  dispatch_float(n.inputs[0].dtype(), "lstm_layer", [&](auto tag) {
+                    using F = decltype(tag);
+                    lstm_backward(grad_data_or_null<F>(n.inputs[0]), grad_data_or_null<F>(n.inputs[1]),
+                                  grad_data_or_null<F>(n.inputs[2]), grad_data_or_null<F>(n.inputs[3]),
+                                  grad_data_or_null<F>(n.inputs[4]), data_or_null<F>(n.outputs[0].grad()),
+                                  data_or_null<F>(n.outputs[1].grad()), data_or_null<F>(n.outputs[2].grad()),
+                                  gates.data<F>(), cs.data<F>(), hs.data<F>(), xp.data<F>(), n.inputs[1].data<F>(),
+                                  n.inputs[2].data<F>(), plan);
+                  });
+                });
   }
   return res;
 }

@@ -52,19 +52,12 @@ Tensor masked_max_pool(const Tensor& x, const Tensor& lengths) {
   check_float(op, "x", x);
   check_dim(op, "x", x, 3);
   check_dim(op, "lengths", lengths, 1);
-  DOCBERT_CHECK(lengths.dtype() == DType::I32 || lengths.dtype() == DType::I64,
-                "masked_max_pool: 'lengths' must be i32 or i64, got {}", lengths.describe());
+  check_index(op, "lengths", lengths);
   check_cpu(op, x);
-  check_cpu(op, lengths);
   const int64_t B = x.size(0), T = x.size(1), C = x.size(2);
   DOCBERT_CHECK(lengths.size(0) == B, "masked_max_pool: shape mismatch: 'lengths' {} must be (B) for 'x' (B,T,C) {}",
                 shape_str(lengths.shape()), shape_str(x.shape()));
-  std::vector<int64_t> len(static_cast<size_t>(B));
-  for (int64_t b = 0; b < B; ++b) {
-    len[b] = index_at(lengths, b);
-    DOCBERT_CHECK(1 <= len[b] && len[b] <= T, "masked_max_pool: lengths[{}] = {} must be in [1, T={}] for 'x' {}", b,
-                  len[b], T, shape_str(x.shape()));
-  }
+  const std::vector<int64_t> len = read_indices(op, "lengths", lengths, 1, T + 1);
   Tensor out = Tensor::empty({B, C}, x.dtype());
   Tensor argmax = Tensor::empty({B, C}, DType::I64);
   dispatch_float(x.dtype(), op, [&](auto tag) {

@@ -2,6 +2,7 @@
 #include "engine/ops/softmax.h"
 
 #include "engine/autograd.h"
+#include "engine/ops/math.h"
 #include "engine/parallel.h"
 
 #include <algorithm>
@@ -13,31 +14,14 @@ namespace docbert {
 template <class T>
 static void softmax_forward(T* out, const T* x, int64_t R, int64_t K) {
   parallel_for(
-      R,
-      [&](int64_t r) {
-        const T* xr = x + r * K;
-        T* o = out + r * K;
-        const T m = *std::max_element(xr, xr + K);
-        T sum = 0;
-        for (int64_t k = 0; k < K; ++k) sum += (o[k] = std::exp(xr[k] - m));
-        const T inv = T(1) / sum;  // sum >= 1: the max term is exp(0)
-        for (int64_t k = 0; k < K; ++k) o[k] *= inv;
-      },
-      16);
+      R, [&](int64_t r) { softmax_row(out + r * K, x + r * K, K); }, 16);
 }
 
 // dx (R,K) += out * (dout - <dout, out>) per row
 template <class T>
 static void softmax_backward(T* dx, const T* out, const T* dout, int64_t R, int64_t K) {
   parallel_for(
-      R,
-      [&](int64_t r) {
-        const T *o = out + r * K, *d = dout + r * K;
-        T dot = 0;
-        for (int64_t k = 0; k < K; ++k) dot += d[k] * o[k];
-        for (int64_t k = 0; k < K; ++k) dx[r * K + k] += o[k] * (d[k] - dot);
-      },
-      16);
+      R, [&](int64_t r) { softmax_row_backward(dx + r * K, out + r * K, dout + r * K, K, true); }, 16);
 }
 
 // out (R,K) = log_softmax of each row of x (R,K)

@@ -32,8 +32,8 @@ void replay(const std::string& variant, ParameterRegistry& reg, const std::map<s
     }
     step();
     for (const char* n : kNames) {
-      INFO(variant << " step " << k << " " << n);
-      CHECK(test::max_abs_diff(reg.get(n), fx.at(fmt::format("{}.step{}.param.{}", variant, k, n))) <= 1e-12);
+      test::check_close(reg.get(n), fx.at(fmt::format("{}.step{}.param.{}", variant, k, n)), 1e-12, test::Tol::Absolute,
+                        fmt::format("{} step {} {}", variant, k, n));
     }
   }
 }
@@ -45,7 +45,7 @@ void add_params(ParameterRegistry& reg, const std::string& variant, const std::m
 }  // namespace
 
 TEST_CASE("golden: AdamW, BertAdam and Adam match PyTorch over 10 steps", "[golden][optim]") {
-  const auto fx = load_safetensors(std::string(DOCBERT_SOURCE_DIR) + "/tests/golden/fixtures/adamw.safetensors");
+  const auto fx = test::load_fixture("adamw");
   const double lr = 2e-2, wd = 0.01;
 
   SECTION("torch.optim.AdamW (bias correction, decoupled decay except bias/LayerNorm)") {

@@ -13,11 +13,11 @@
 using namespace docbert;
 
 TEST_CASE("golden: self_attention matches HF BertSelfAttention", "[golden][attention]") {
-  const auto fx = load_safetensors(std::string(DOCBERT_SOURCE_DIR) + "/tests/golden/fixtures/attention.safetensors");
+  const auto fx = test::load_fixture("attention");
   Tensor qkv = fx.at("qkv").clone().set_requires_grad(true);
   const int64_t num_heads = index_at(fx.at("num_heads"), 0);
   Tensor out = self_attention(qkv, fx.at("mask_add"), num_heads);
-  CHECK(test::max_abs_diff(out, fx.at("out")) <= 1e-12);
+  test::check_close(out, fx.at("out"), 1e-12, test::Tol::Absolute, "attention out");
   out.backward(fx.at("w"));  // L = sum(w * out)
-  CHECK(test::max_abs_diff(qkv.grad(), fx.at("grad_qkv")) <= 1e-12);
+  test::check_close(qkv.grad(), fx.at("grad_qkv"), 1e-12, test::Tol::Absolute, "attention dqkv");
 }

@@ -17,16 +17,14 @@ using namespace docbert;
 using namespace docbert::test;
 
 TEST_CASE("golden: gelu erf and tanh match PyTorch float64", "[golden]") {
-  const auto g = load_safetensors(std::string(DOCBERT_SOURCE_DIR) + "/tests/golden/fixtures/gelu.safetensors");
+  const auto g = load_fixture("gelu");
   constexpr double kTol = 1e-14;
   for (GeluKind kind : {GeluKind::Erf, GeluKind::Tanh}) {
     const std::string name = kind == GeluKind::Erf ? "erf" : "tanh";
     Tensor x = g.at("x").clone().set_requires_grad(true);
     Tensor y = gelu(x, kind);
     y.backward(Tensor::full(y.shape(), 1.0, DType::F64));
-    const double dy = max_abs_diff(y, g.at(name)), dx = max_abs_diff(x.grad(), g.at("d" + name));
-    INFO("gelu " << name << ": max abs diff " << dy << " (value), " << dx << " (derivative); tolerance " << kTol);
-    CHECK(dy <= kTol);
-    CHECK(dx <= kTol);
+    check_close(y, g.at(name), kTol, Tol::Absolute, "gelu " + name + " value");
+    check_close(x.grad(), g.at("d" + name), kTol, Tol::Absolute, "gelu " + name + " derivative");
   }
 }

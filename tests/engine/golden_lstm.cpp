@@ -29,7 +29,7 @@ Tensor columns(const Tensor& t, int64_t begin, int64_t n) {
 }  // namespace
 
 TEST_CASE("golden: bidirectional lstm_layer matches torch.nn.LSTM on a packed batch", "[golden][lstm]") {
-  auto fx = load_safetensors(std::string(DOCBERT_SOURCE_DIR) + "/tests/golden/fixtures/lstm.safetensors");
+  auto fx = test::load_fixture("lstm");
   const int64_t B = fx.at("x").size(0), T = fx.at("x").size(1), H = fx.at("weight_hh_l0").size(1);
   std::map<std::string, Tensor> p;
   for (const char* name : {"x", "weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "weight_ih_l0_reverse",
@@ -46,12 +46,12 @@ TEST_CASE("golden: bidirectional lstm_layer matches torch.nn.LSTM on a packed ba
     std::copy_n(fwd.out.data<double>() + i * H, H, output.data<double>() + i * 2 * H);
     std::copy_n(rev.out.data<double>() + i * H, H, output.data<double>() + i * 2 * H + H);
   }
-  CHECK(test::max_abs_diff(output, fx.at("output")) <= 1e-10);
+  test::check_close(output, fx.at("output"), 1e-10, test::Tol::Absolute, "output");
   // h_n and c_n are (2, B, H) in PyTorch: direction 0 forward, 1 reverse.
-  CHECK(test::max_abs_diff(fwd.h_n, fx.at("h_n").slice_rows(0, 1).reshape({B, H})) <= 1e-10);
-  CHECK(test::max_abs_diff(rev.h_n, fx.at("h_n").slice_rows(1, 2).reshape({B, H})) <= 1e-10);
-  CHECK(test::max_abs_diff(fwd.c_n, fx.at("c_n").slice_rows(0, 1).reshape({B, H})) <= 1e-10);
-  CHECK(test::max_abs_diff(rev.c_n, fx.at("c_n").slice_rows(1, 2).reshape({B, H})) <= 1e-10);
+  test::check_close(fwd.h_n, fx.at("h_n").slice_rows(0, 1).reshape({B, H}), 1e-10, test::Tol::Absolute, "fwd.h_n");
+  test::check_close(rev.h_n, fx.at("h_n").slice_rows(1, 2).reshape({B, H}), 1e-10, test::Tol::Absolute, "rev.h_n");
+  test::check_close(fwd.c_n, fx.at("c_n").slice_rows(0, 1).reshape({B, H}), 1e-10, test::Tol::Absolute, "fwd.c_n");
+  test::check_close(rev.c_n, fx.at("c_n").slice_rows(1, 2).reshape({B, H}), 1e-10, test::Tol::Absolute, "rev.c_n");
 
   // L = sum(w * output) + sum(w2 * h_n) + sum(w3 * c_n), split over the six outputs of the two layers.
   const Tensor &w = fx.at("w"), &w2 = fx.at("w2"), &w3 = fx.at("w3");
@@ -60,7 +60,6 @@ TEST_CASE("golden: bidirectional lstm_layer matches torch.nn.LSTM on a packed ba
       {columns(w, 0, H).reshape({B, T, H}), columns(w, H, H).reshape({B, T, H}), w2.slice_rows(0, 1).reshape({B, H}),
        w2.slice_rows(1, 2).reshape({B, H}), w3.slice_rows(0, 1).reshape({B, H}), w3.slice_rows(1, 2).reshape({B, H})});
   for (const auto& [name, t] : p) {
-    INFO("grad." << name);
-    CHECK(test::max_abs_diff(t.grad(), fx.at("grad." + name)) <= 1e-10);
+    test::check_close(t.grad(), fx.at("grad." + name), 1e-10, test::Tol::Absolute, "grad." + name);
   }
 }

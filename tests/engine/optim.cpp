@@ -1,6 +1,7 @@
 // Optimizers, clipping, schedules and EMA (engine/optim.h). Expected values are the formulas of optim.h written
 // out for one or two steps on a few scalars; the multi-step PyTorch comparison is in golden_adamw.cpp.
 #include "engine/optim.h"
+#include "engine/parallel.h"
 #include "engine/random.h"
 #include "engine/safetensors.h"
 #include "tests/op_table.h"
@@ -40,6 +41,30 @@ TEST_CASE("optim: BERT's no-decay rule", "[optim]") {
   CHECK_FALSE(no_decay_for_bias_and_layernorm("attention.output.LayerNorm.gamma"));
   CHECK_FALSE(no_decay_for_bias_and_layernorm("ln.beta"));
   CHECK_FALSE(no_decay_for_bias_and_layernorm("lstm.bias_ih_l0"));  // hedwig's substring test
+}
+
+TEST_CASE("parameters: registry names, aliases and dtypes", "[optim]") {
+  ParameterRegistry reg;
+  Tensor w = reg.add("enc.w", Tensor::zeros({2, 3}, DType::F32));
+  reg.add("enc.b", Tensor::zeros({3}, DType::F64));
+  CHECK(w.requires_grad());
+  CHECK(w.name() == "enc.w");
+  CHECK(reg.numel() == 9);
+  CHECK_THROWS_WITH(reg.add("enc.w", Tensor::zeros({1})), Catch::Contains("'enc.w' is registered twice"));
+  // The same tensor under a second name would be clipped and stepped twice.
+  CHECK_THROWS_WITH(reg.add("dec.w", w),
+                    Catch::Contains("parameter registry: 'dec.w' is the tensor already registered as 'enc.w'"));
+  ParameterRegistry child;
+  child.add("w", w);
+  CHECK_THROWS_WITH(reg.add_all("tied", child),
+                    Catch::Contains("'tied.w' is the tensor already registered as 'enc.w'"));
+  // Master weights are f32 (f64 in gradient checks), never bf16 or integers.
+  CHECK_THROWS_WITH(reg.add("half", Tensor::zeros({2}, DType::BF16)),
+                    Catch::Contains("parameter registry: 'half' must be f32 or f64, got bf16"));
+  CHECK_THROWS_WITH(reg.add("ids", Tensor::zeros({2}, DType::I64)), Catch::Contains("'ids' must be f32 or f64"));
+  CHECK_THROWS_WITH(reg.add("none", Tensor()), Catch::Contains("'none' is undefined"));
+  CHECK_THROWS_WITH(reg.add("", Tensor::zeros({1})), Catch::Contains("empty parameter name"));
+  CHECK(reg.size() == 2);  // nothing was added by the failures
 }
 
 TEST_CASE("optim: AdamW single steps by hand, with and without bias correction", "[optim]") {
@@ -170,6 +195,15 @@ TEST_CASE("optim: Adam puts L2 decay through the moments", "[optim]") {
 }
 
 TEST_CASE("optim: optimizer errors", "[optim]") {
+  {
+    // Parameters are checked when the optimizer is built, not at every step. The registry refuses bf16, so
+    // retype a registered tensor behind its back (its storage is large enough).
+    ParameterRegistry retyped;
+    Tensor p = retyped.add("p", Tensor::zeros({2}, DType::F32));
+    p.impl()->dtype = DType::BF16;
+    CHECK_THROWS_WITH(AdamW(retyped), Catch::Contains("AdamW: 'p' must be f32 or f64, got p bf16"));
+    CHECK_THROWS_WITH(Adam(retyped), Catch::Contains("Adam: 'p' must be f32 or f64"));
+  }
   ParameterRegistry reg;
   Tensor w = reg.add("w", Tensor::zeros({4, 3}, DType::F64));
   AdamW opt(reg);
@@ -248,6 +282,31 @@ TEST_CASE("optim: state round trip through safetensors and load errors", "[optim
   for (NamedTensor& e : bad_step)
     if (e.name == "step") e.tensor = Tensor::scalar(-1, DType::I64);
   CHECK_THROWS_WITH(opt_b.load_state(bad_step), Catch::Contains("'step' must be a non-negative integer"));
+  // Infinite, fractional or huge steps are refused before the conversion to int64 (which would be UB).
+  for (double v : {std::numeric_limits<double>::infinity(), 2.5, 1e300, 9007199254740994.0}) {
+    for (NamedTensor& e : bad_step)
+      if (e.name == "step") e.tensor = Tensor::scalar(v, DType::F64);
+    CHECK_THROWS_WITH(opt_b.load_state(bad_step), Catch::Contains("'step' must be a non-negative integer <= 2^53"));
+  }
+  CHECK(opt_b.step_count() == 4);
+  for (NamedTensor& e : bad_step)
+    if (e.name == "step") e.tensor = Tensor::scalar(9007199254740992.0, DType::F64);
+  opt_b.load_state(bad_step);
+  CHECK(opt_b.step_count() == (int64_t{1} << 53));
+
+  // State saved in another dtype is converted: f32 moments load into the f64 optimizer.
+  std::vector<NamedTensor> as_f32 = saved;
+  for (NamedTensor& e : as_f32)
+    if (e.name != "step") e.tensor = e.tensor.to(DType::F32);
+  AdamW opt_c(b, cfg);
+  opt_c.load_state(as_f32);
+  for (const NamedTensor& e : opt_c.state()) {
+    if (e.name == "step") continue;
+    INFO(e.name);
+    CHECK(e.tensor.dtype() == DType::F64);
+    for (const NamedTensor& f : as_f32)
+      if (f.name == e.name) CHECK(test::max_abs_diff(e.tensor, f.tensor.to(DType::F64)) == 0.0);
+  }
 }
 
 TEST_CASE("optim: gradient clipping", "[optim]") {
@@ -291,6 +350,36 @@ TEST_CASE("optim: gradient clipping", "[optim]") {
     clip_grad_norm_per_tensor(reg, 1.0);  // the NaN tensor is left alone, the finite one clipped
     CHECK(b.grad().to_vector<float>()[0] == Approx(1.0 / (1 + 2.5e-7)).epsilon(1e-6));
   }
+  SECTION("large gradients: chunked sums, the same for any thread count") {
+    // 300001 elements: five 65536-element chunks and a partial one, summed in parallel.
+    RngStream rng{7, 0};
+    ParameterRegistry big;
+    Tensor w = big.add("w", Tensor::zeros({300001}, DType::F64));
+    Tensor v = big.add("v", Tensor::zeros({70000}, DType::F32));
+    Tensor gw = Tensor::empty({300001}, DType::F64), gv = Tensor::empty({70000}, DType::F32);
+    uniform_fill(gw, -1, 1, rng);
+    uniform_fill(gv, -1, 1, rng);
+    double sq_w = 0, sq_v = 0;
+    for (double x : gw.to_vector<double>()) sq_w += x * x;
+    for (double x : gv.to_vector<double>()) sq_v += x * x;
+    std::vector<double> norms, clipped;
+    for (int threads : {1, 2, 3, 4}) {
+      test::ScopedThreads scoped(threads);
+      w.grad_buffer().copy_from(gw);
+      v.grad_buffer().copy_from(gv);
+      norms.push_back(clip_grad_norm(big, 1e9));  // no clipping: just the norm
+      w.grad_buffer().copy_from(gw);
+      v.grad_buffer().copy_from(gv);
+      clip_grad_norm_per_tensor(big, 1.0);
+      clipped.push_back(v.grad().to_vector<float>()[0]);
+    }
+    for (size_t k = 1; k < norms.size(); ++k) {
+      CHECK(norms[k] == norms[0]);  // bit-identical
+      CHECK(clipped[k] == clipped[0]);
+    }
+    CHECK(norms[0] == Approx(std::sqrt(sq_w + sq_v)).epsilon(1e-13));
+    CHECK(clipped[0] == Approx(gv.to_vector<float>()[0] / (std::sqrt(sq_v) + 1e-6)).epsilon(1e-6));
+  }
   SECTION("errors") {
     CHECK_THROWS_WITH(clip_grad_norm(reg, 0.0), Catch::Contains("clip_grad_norm: max_norm must be positive"));
     CHECK_THROWS_WITH(clip_grad_norm_per_tensor(reg, -1.0), Catch::Contains("max_norm must be positive"));
@@ -327,6 +416,38 @@ TEST_CASE("optim: linear warmup/decay schedule", "[optim]") {
   CHECK_THROWS_WITH(linear_warmup_decay(0, 200, 100), Catch::Contains("warmup_steps must be in [0, total_steps"));
   CHECK_THROWS_WITH(linear_warmup_decay(-1, 10, 100), Catch::Contains("step must be >= 0"));
   CHECK_THROWS_WITH(warmup_steps_from_proportion(1.5, 100), Catch::Contains("proportion must be in [0, 1]"));
+}
+
+TEST_CASE("optim: LrSchedule and warmup_steps_from_proportion", "[optim]") {
+  // Constant: 1 at every step; warmup and total are ignored.
+  LrSchedule constant;
+  CHECK(constant.kind == LrSchedule::Kind::Constant);
+  for (int64_t s : {int64_t{0}, int64_t{1}, int64_t{99}, int64_t{1} << 40}) CHECK(constant.multiplier(s) == 1.0);
+  LrSchedule constant_with_fields{LrSchedule::Kind::Constant, 5, 10};
+  CHECK(constant_with_fields.multiplier(10) == 1.0);
+
+  // Linear warmup/decay: exactly linear_warmup_decay, including a fractional warmup from a proportion.
+  LrSchedule linear{LrSchedule::Kind::LinearWarmupDecay, warmup_steps_from_proportion(0.25, 40), 40};
+  CHECK(linear.warmup_steps == 10.0);
+  for (int64_t s = 0; s <= 45; ++s) CHECK(linear.multiplier(s) == linear_warmup_decay(s, 10, 40));
+  CHECK(linear.multiplier(0) == 0.0);
+  CHECK(linear.multiplier(4) == 0.4);
+  CHECK(linear.multiplier(10) == 1.0);
+  CHECK(linear.multiplier(25) == 0.5);
+  CHECK(linear.multiplier(40) == 0.0);
+  LrSchedule fractional{LrSchedule::Kind::LinearWarmupDecay, warmup_steps_from_proportion(0.1, 25), 25};
+  CHECK(fractional.warmup_steps == Approx(2.5).epsilon(kTight));
+  CHECK(fractional.multiplier(2) == Approx(2 / 2.5).epsilon(kTight));
+  CHECK(fractional.multiplier(3) == Approx(22 / 22.5).epsilon(kTight));
+  // A linear schedule that was never given its length is an error, not a silent constant.
+  LrSchedule unset{LrSchedule::Kind::LinearWarmupDecay};
+  CHECK_THROWS_WITH(unset.multiplier(0), Catch::Contains("total_steps must be >= 1"));
+
+  CHECK(warmup_steps_from_proportion(0, 100) == 0.0);
+  CHECK(warmup_steps_from_proportion(1, 100) == 100.0);
+  CHECK(warmup_steps_from_proportion(0.1, 10908) == Approx(1090.8).epsilon(kTight));  // not rounded
+  CHECK_THROWS_WITH(warmup_steps_from_proportion(-0.1, 100), Catch::Contains("proportion must be in [0, 1]"));
+  CHECK_THROWS_WITH(warmup_steps_from_proportion(std::nan(""), 100), Catch::Contains("proportion must be in [0, 1]"));
 }
 
 TEST_CASE("optim: EMA of parameters, swap in/out, hedwig's correction, state", "[optim]") {
@@ -368,6 +489,25 @@ TEST_CASE("optim: EMA of parameters, swap in/out, hedwig's correction, state", "
   wrong[0].tensor = Tensor::zeros({3}, DType::F64);
   CHECK_THROWS_WITH(restored.load_state(wrong),
                     Catch::Contains("Ema load_state: 'fc.weight.ema' is (3) but parameter 'fc.weight' is (2)"));
+
+  // Repeated swaps reuse the backup and stay exact.
+  for (int k = 0; k < 3; ++k) {
+    ema.swap_in();
+    CHECK(p.to_vector<double>()[0] == Approx(1.38).epsilon(kTight));
+    ema.swap_out();
+    CHECK(p.to_vector<double>() == std::vector<double>{3.0, 4.0});
+    CHECK(q.to_vector<float>()[0] == 1.0f);
+  }
+
+  // An empty registry: swapping in and out still tracks the state.
+  ParameterRegistry none;
+  Ema empty(none);
+  CHECK_FALSE(empty.swapped_in());
+  empty.swap_in();
+  CHECK(empty.swapped_in());
+  CHECK_THROWS_WITH(empty.update(0.9), Catch::Contains("call swap_out() first"));
+  empty.swap_out();
+  CHECK_FALSE(empty.swapped_in());
 
   Ema fresh(reg);
   CHECK_THROWS_WITH(fresh.swap_in(true), Catch::Contains("needs an update with decay < 1"));

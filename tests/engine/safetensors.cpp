@@ -3,6 +3,7 @@
 // docbert::Error with a specific phrase, never crash).
 #include "engine/safetensors.h"
 #include "engine/random.h"
+#include "tests/op_table.h"
 
 #include <catch2/catch.hpp>
 
@@ -58,11 +59,6 @@ std::string raw(const std::vector<T>& v) {
   return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
 }
 
-bool same_bytes(const Tensor& a, const Tensor& b) {
-  return a.dtype() == b.dtype() && a.shape() == b.shape() &&
-         (a.nbytes() == 0 || std::memcmp(a.raw_data(), b.raw_data(), a.nbytes()) == 0);
-}
-
 Tensor random_tensor(const Shape& shape, DType dtype, uint64_t seed) {
   Tensor t = Tensor::empty(shape, DType::F64);
   RngStream rng{seed};
@@ -107,7 +103,7 @@ TEST_CASE("safetensors: round trip of every loadable dtype, a scalar, an empty t
   for (const NamedTensor& nt : in) {
     INFO(nt.name);
     REQUIRE(f.contains(nt.name));
-    CHECK(same_bytes(f.load(nt.name), nt.tensor));
+    CHECK(test::bit_equal(f.load(nt.name), nt.tensor));
   }
   CHECK(f.entry("step").shape.empty());
   CHECK(f.entry("nothing").nbytes() == 0);
@@ -117,11 +113,11 @@ TEST_CASE("safetensors: round trip of every loadable dtype, a scalar, an empty t
 
   // The handle can be moved; the moved-to file keeps its mapping.
   SafetensorsFile g = std::move(f);
-  CHECK(same_bytes(g.load("double"), in[2].tensor));
+  CHECK(test::bit_equal(g.load("double"), in[2].tensor));
 
   auto all = load_safetensors(path);
   CHECK(all.size() == in.size());
-  CHECK(same_bytes(all.at("lengths"), in[5].tensor));
+  CHECK(test::bit_equal(all.at("lengths"), in[5].tensor));
 }
 
 TEST_CASE("safetensors: f16 conversion is exact where it must be and rounds to nearest even", "[safetensors]") {
@@ -205,12 +201,36 @@ TEST_CASE("safetensors: writing floats as F16 or BF16", "[safetensors]") {
     }
   }
   CHECK(f.load("x", DType::F64).dtype() == DType::F64);
-  CHECK(same_bytes(f.load("ids"), ids));
+  CHECK(test::bit_equal(f.load("ids"), ids));
 
   save_safetensors(path, {{"x", x}}, {}, SafetensorsFloat::BF16);
   SafetensorsFile g = SafetensorsFile::open(path);
   CHECK(g.entry("x").dtype == "BF16");
-  CHECK(same_bytes(g.load("x"), x.to(DType::BF16)));
+  CHECK(test::bit_equal(g.load("x"), x.to(DType::BF16)));
+
+  // f64 to BF16 rounds once: 1 + 2^-8 + 2^-30 is just above the tie between 1 and 1 + 2^-7, so it rounds up
+  // (through f32 it would become the tie 1 + 2^-8 and round to even, 1). Huge values become inf, NaN stays NaN.
+  const double above_tie = 1.0 + std::ldexp(1.0, -8) + std::ldexp(1.0, -30);
+  Tensor y = Tensor::from_vector<double>({above_tie, -above_tie, 1e300, std::nan("")}, {4});
+  Tensor yb = Tensor::from_vector<bf16>({bf16{0x3f81}, bf16{0xbf81}, bf16{0x7f80}, bf16{0x7fc0}}, {4});
+  save_safetensors(path, {{"y", y}, {"yb", yb}}, {}, SafetensorsFloat::BF16);
+  SafetensorsFile h = SafetensorsFile::open(path);
+  CHECK(h.entry("y").dtype == "BF16");
+  Tensor got = h.load("y");
+  REQUIRE(got.dtype() == DType::BF16);
+  const bf16* bits = got.data<bf16>();
+  CHECK(bits[0].bits == 0x3f81);  // 1.0078125
+  CHECK(bits[1].bits == 0xbf81);
+  CHECK(bits[2].bits == 0x7f80);  // +inf
+  CHECK(std::isnan(bits[3].to_float()));
+  CHECK(test::bit_equal(h.load("yb"), yb));  // bf16 stays as it is
+  // bf16 tensors can be written as F16 too (each value is rounded once).
+  save_safetensors(path, {{"yb", yb}}, {}, SafetensorsFloat::F16);
+  std::vector<float> as_f16 = SafetensorsFile::open(path).load("yb").to_vector<float>();
+  CHECK(as_f16[0] == 1.0078125f);
+  CHECK(as_f16[1] == -1.0078125f);
+  CHECK(std::isinf(as_f16[2]));
+  CHECK(std::isnan(as_f16[3]));
 }
 
 TEST_CASE("safetensors: the writer produces the reference implementation's exact bytes", "[safetensors]") {
@@ -282,6 +302,12 @@ TEST_CASE("safetensors: writes are atomic and checked", "[safetensors]") {
   CHECK_FALSE(fs::exists(path + ".tmp"));
   CHECK_THROWS_WITH(save_safetensors(tmp.file("no/such/dir/x.safetensors"), {{"a", a}}),
                     Catch::Contains("cannot create"));
+  // A failure after the temporary was written (renaming a file over a directory) removes it.
+  fs::create_directories(tmp.file("taken"));
+  CHECK_THROWS_WITH(save_safetensors(tmp.file("taken"), {{"a", a}}, {}, SafetensorsFloat::BF16),
+                    Catch::Contains("cannot rename"));
+  CHECK_FALSE(fs::exists(tmp.file("taken.tmp")));
+  CHECK(fs::is_directory(tmp.file("taken")));
 }
 
 TEST_CASE("safetensors: corrupt files are refused with a clear error", "[safetensors]") {

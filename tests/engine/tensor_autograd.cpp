@@ -3,9 +3,11 @@
 #include "engine/ops/elementwise.h"
 #include "engine/random.h"
 #include "kernels/philox.h"
-#include "tests/op_table.h"
 
 #include <catch2/catch.hpp>
+
+#include <cmath>
+#include <limits>
 
 using namespace docbert;
 
@@ -36,6 +38,27 @@ TEST_CASE("tensor: dtype conversions, bf16 rounding", "[tensor]") {
   CHECK(std::abs(back[3] - 1e-3f) < 1e-5f);
   // Round to nearest even at the halfway point: 1 + 2^-8 is exactly between two bf16 values.
   CHECK(bf16::from_float(1.00390625f).bits == bf16::from_float(1.0f).bits);
+  // From double, one rounding: 1 + 2^-8 + 2^-30 is above the tie, so 1.0078125 (via f32 it would tie and give 1).
+  const double above_tie = 1.0 + std::ldexp(1.0, -8) + std::ldexp(1.0, -30);
+  CHECK(bf16::from_double(above_tie).to_float() == 1.0078125f);
+  CHECK(bf16::from_double(-above_tie).to_float() == -1.0078125f);
+  CHECK(bf16::from_double(1.0 + std::ldexp(1.0, -8)).to_float() == 1.0f);  // an exact tie still goes to even
+  CHECK(bf16::from_double(1.0 + 3 * std::ldexp(1.0, -8)).to_float() == 1.015625f);
+  CHECK(bf16::from_double(3.1415927).to_float() == 3.140625f);
+  CHECK(std::isnan(bf16::from_double(std::nan("")).to_float()));
+  CHECK(bf16::from_double(1e300).bits == 0x7f80);    // beyond float's range: inf
+  CHECK(bf16::from_double(-1e300).bits == 0xff80);   // -inf
+  CHECK(bf16::from_double(3.4e38).bits == 0x7f80);   // above bf16's largest finite value + half an ulp: inf
+  CHECK(bf16::from_double(3.39e38).bits == 0x7f7f);  // below it: bf16's largest finite value
+  CHECK(bf16::from_double(std::numeric_limits<double>::infinity()).bits == 0x7f80);
+  CHECK(bf16::from_double(-0.0).bits == 0x8000);
+  CHECK(bf16::from_double(1e-300).bits == 0x0000);                 // far below bf16's smallest subnormal
+  CHECK(bf16::from_double(std::ldexp(1.0, -133)).bits == 0x0001);  // bf16's smallest subnormal
+  // Every f32 value converts as from_float does (a float is exact in double).
+  for (float f : {1.0f, 1.00390625f, 1.01171875f, -2.5f, 3.1415927f, 1e-3f, 3.4e38f, std::ldexp(1.0f, -140)})
+    CHECK(bf16::from_double(f).bits == bf16::from_float(f).bits);
+  // Tensor::to rounds f64 once too.
+  CHECK(Tensor::scalar(above_tie, DType::F64).to(DType::BF16).item() == 1.0078125);
   CHECK(Tensor::from_vector<int64_t>({3, 4}, {2}).to(DType::F64).to_vector<double>()[1] == 4.0);
   CHECK(Tensor::scalar(2.5, DType::F64).item() == 2.5);
 }

@@ -1,5 +1,6 @@
 // Op table: masked multi-head self-attention (engine/ops/attention.h).
 #include "engine/ops/attention.h"
+#include "engine/autograd.h"
 #include "kernels/philox.h"
 #include "tests/op_table.h"
 
@@ -93,6 +94,12 @@ TEST_CASE("self_attention dropout follows the Philox convention", "[op]") {
         }
       }
   CHECK(max_abs_diff(self_attention(in[0], in[1], NH, p, seed, offset, true), ref) < 1e-14);
+  // Recording (P saved, the dropout applied to a copy) and not recording (dropout in place) agree bit for bit.
+  Tensor x = in[0].clone();
+  x.set_requires_grad(true);
+  CHECK(max_abs_diff(self_attention(x, in[1], NH, p, seed, offset, true),
+                     self_attention(in[0], in[1], NH, p, seed, offset, true)) == 0);
+  clear_tape();
   // Evaluation mode ignores dropout_p.
   CHECK(max_abs_diff(self_attention(in[0], in[1], NH, p, seed, offset, false), self_attention(in[0], in[1], NH)) == 0);
 }

@@ -5,8 +5,6 @@
 
 #include <catch2/catch.hpp>
 
-#include <cstring>
-
 using namespace docbert;
 using namespace docbert::test;
 
@@ -25,10 +23,6 @@ std::vector<double> naive_matmul(const double* a, const double* b, int64_t M, in
 // The ops are linear in each input separately, so central differences have no truncation error at any step; a
 // large step shrinks the roundoff, which otherwise reaches 1e-7 of small weight gradients summed over 1000 rows.
 constexpr double kStep = 1e-2;
-
-bool bit_equal(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() && std::memcmp(a.raw_data(), b.raw_data(), a.nbytes()) == 0;
-}
 
 }  // namespace
 
@@ -134,9 +128,8 @@ TEST_CASE("linear and matmul forward match a naive triple loop", "[op]") {
 TEST_CASE("linear and matmul are bit-identical for any thread count >= 2", "[op][determinism]") {
   // linear.h: a single GEMM rounds the same on 2, 3 or 4 threads (not on 1, Eigen's blocking differs); batched
   // matmul runs single-threaded GEMMs per batch element, so even 1 thread gives the same bits.
-  const int saved = num_threads();
   auto run = [](int threads) {
-    set_num_threads(threads);
+    ScopedThreads scoped(threads);
     const std::vector<InputSpec> specs = {uniform({4, 128, 768}), uniform({3072, 768}), uniform({3072}),
                                           uniform({6, 64, 96}), uniform({6, 64, 96})};
     std::vector<Tensor> in = random_inputs(specs, DType::F32);
@@ -148,7 +141,6 @@ TEST_CASE("linear and matmul are bit-identical for any thread count >= 2", "[op]
     return r;
   };
   std::vector<Tensor> two = run(2), three = run(3), four = run(4), one = run(1);
-  set_num_threads(saved);
   for (size_t k = 0; k < two.size(); ++k) {
     INFO("result " << k << " (0 linear out, 1 matmul out, then the input gradients)");
     CHECK(bit_equal(two[k], three[k]));

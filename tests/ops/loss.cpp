@@ -227,9 +227,9 @@ TEST_CASE("losses reject bad arguments with the op name", "[op][errors]") {
   CHECK_THROWS_WITH(cross_entropy(z, ids_tensor({0, 1, 2}, {3})),
                     Contains("cross_entropy: shape mismatch") && Contains("(3)") && Contains("(4,5)"));
   CHECK_THROWS_WITH(cross_entropy(z, ids_tensor({0, 1, 7, 2}, {4})),
-                    Contains("cross_entropy: targets[2] = 7 is out of range [0, 5)"));
+                    Contains("cross_entropy: targets[2] = 7 is outside [0, 5)"));
   CHECK_THROWS_WITH(cross_entropy(z, Tensor::from_vector(std::vector<int32_t>{-1, 0, 0, 0}, {4})),
-                    Contains("cross_entropy: targets[0] = -1 is out of range"));
+                    Contains("cross_entropy: targets[0] = -1 is outside [0, 5)"));
   CHECK_THROWS_WITH(cross_entropy(z, Tensor::zeros({4})), Contains("cross_entropy: 'targets' must be i32 or i64"));
   CHECK_THROWS_WITH(cross_entropy(Tensor::zeros({4, 5, 1}), ids_tensor({0, 0, 0, 0}, {4})),
                     Contains("cross_entropy: 'logits' must have 2 dimensions"));

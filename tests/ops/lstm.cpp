@@ -113,9 +113,9 @@ TEST_CASE("lstm_layer rejects bad arguments with the op name", "[op][errors]") {
   Tensor b = Tensor::zeros({4 * H}), lens = ids_tensor({3, 1}, {2});
   CHECK_NOTHROW(lstm_layer(x, lens, w_ih, w_hh, b, b, false));
   CHECK_THROWS_WITH(lstm_layer(x, ids_tensor({3, 0}, {2}), w_ih, w_hh, b, b, false),
-                    Catch::Contains("lstm_layer: lengths[1] = 0 is outside [1, T=3]"));
+                    Catch::Contains("lstm_layer: lengths[1] = 0 is outside [1, 4) in 'lengths' (2)"));
   CHECK_THROWS_WITH(lstm_layer(x, ids_tensor({4, 1}, {2}), w_ih, w_hh, b, b, true),
-                    Catch::Contains("lstm_layer: lengths[0] = 4 is outside [1, T=3]"));
+                    Catch::Contains("lstm_layer: lengths[0] = 4 is outside [1, 4) in 'lengths' (2)"));
   CHECK_THROWS_WITH(lstm_layer(x, ids_tensor({3, 1, 1}, {3}), w_ih, w_hh, b, b, false),
                     Catch::Contains("lstm_layer: 'lengths' must be (B) = (2)"));
   CHECK_THROWS_WITH(lstm_layer(x, Tensor::full({2}, 3), w_ih, w_hh, b, b, false),
