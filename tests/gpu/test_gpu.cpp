@@ -114,6 +114,29 @@ TEST_CASE("gpu gelu forward and backward match the CPU op", "[gpu][gelu]") {
   check_close(name + " in place", x_d.to_vector<float>(), y.to_vector<float>(), kGeluAtol, kGeluRtol);
 }
 
+// Pointers 4 bytes past a 16-byte boundary take the scalar path of the GELU kernels.
+TEST_CASE("gpu gelu on unaligned pointers matches the CPU op", "[gpu][gelu]") {
+  const int64_t N = GENERATE(3, 33, 513);
+  Tensor x = host_uniform(N + 1, -4, 4, 14), dout = host_uniform(N + 1, -1, 1, 15), acc = host_uniform(N + 1, -1, 1, 16);
+  Tensor xs = x.slice_rows(1, N + 1).clone().set_requires_grad(true);
+  Tensor y = gelu(xs, GeluKind::Erf);
+  y.backward(dout.slice_rows(1, N + 1).clone());
+  std::vector<float> dinp_ref = acc.to_vector<float>();
+  const std::vector<float> dx = xs.grad().to_vector<float>();
+  for (int64_t i = 0; i < N; ++i) dinp_ref[i + 1] += dx[i];
+
+  Tensor x_d = x.to(Device::CUDA), dout_d = dout.to(Device::CUDA), dinp_d = acc.to(Device::CUDA);
+  Tensor y_d = Tensor::zeros({N + 1}, DType::F32, Device::CUDA);
+  gelu_forward(dev_f32(y_d) + 1, dev_f32(x_d) + 1, N, false, nullptr);
+  gelu_backward(dev_f32(dinp_d) + 1, dev_f32(x_d) + 1, dev_f32(dout_d) + 1, N, false, nullptr);
+  std::vector<float> got = y_d.to_vector<float>();
+  CHECK(got[0] == 0.0f);  // nothing written before the pointer
+  check_close(fmt::format("unaligned gelu N={} forward", N), std::vector<float>(got.begin() + 1, got.end()),
+              y.to_vector<float>(), kGeluAtol, kGeluRtol);
+  check_close(fmt::format("unaligned gelu N={} backward", N), dinp_d.to_vector<float>(), dinp_ref, kGeluAtol,
+              kGeluRtol);
+}
+
 TEST_CASE("gpu dropout mask is bit-identical to the host's Philox words", "[gpu][dropout]") {
   const int64_t N = GPU_SIZES;
   const float p = GENERATE(0.0f, 0.1f, 0.5f);
@@ -152,6 +175,41 @@ TEST_CASE("gpu dropout forward and backward equal the CPU op exactly", "[gpu][dr
   check_close(name + " backward", dinp_d.to_vector<float>(), dinp_ref, 0, 0);
 }
 
+// Pointers 4 bytes past a 16-byte boundary take the kernels' scalar path (full groups otherwise move as float4):
+// the same results as the CPU op on the same elements.
+TEST_CASE("gpu dropout on unaligned pointers equals the CPU op exactly", "[gpu][dropout]") {
+  const int64_t N = GENERATE(3, 33, 513);
+  const float p = 0.1f;
+  Tensor x = host_uniform(N, -1, 1, 31).set_requires_grad(true);
+  Tensor dout = host_uniform(N, -1, 1, 32), acc = host_uniform(N, -1, 1, 33);
+  Tensor y = dropout(x, p, kSeed, 7, /*training=*/true);
+  y.backward(dout);
+  std::vector<float> dinp_ref = acc.to_vector<float>();
+  const std::vector<float> dx = x.grad().to_vector<float>();
+  for (size_t i = 0; i < dinp_ref.size(); ++i) dinp_ref[i] += dx[i];
+  std::vector<uint8_t> mask_ref = host_mask(N, p, kSeed, 7);
+
+  // One spare element in front of each buffer; the kernels see base + 1.
+  auto shifted = [&](const Tensor& t) {
+    std::vector<float> v = t.to_vector<float>();
+    v.insert(v.begin(), 0.0f);
+    return Tensor::from_vector(v, {N + 1}).to(Device::CUDA);
+  };
+  Tensor x_d = shifted(x), dout_d = shifted(dout), dinp_d = shifted(acc), y_d = shifted(y);
+  dropout_forward(dev_f32(y_d) + 1, dev_f32(x_d) + 1, N, p, kSeed, 7, nullptr);
+  dropout_backward(dev_f32(dinp_d) + 1, dev_f32(dout_d) + 1, N, p, kSeed, 7, nullptr);
+  std::unique_ptr<void, void (*)(void*)> mask_d(cuda_alloc(static_cast<size_t>(N) + 1), cuda_free);
+  dropout_mask(static_cast<uint8_t*>(mask_d.get()) + 1, N, p, kSeed, 7, nullptr);
+  std::vector<uint8_t> mask(static_cast<size_t>(N) + 1);
+  cuda_copy(mask.data(), mask_d.get(), mask.size());
+
+  auto tail = [](std::vector<float> v) { return std::vector<float>(v.begin() + 1, v.end()); };
+  const std::string name = fmt::format("unaligned dropout N={}", N);
+  check_close(name + " forward", tail(y_d.to_vector<float>()), y.to_vector<float>(), 0, 0);
+  check_close(name + " backward", tail(dinp_d.to_vector<float>()), dinp_ref, 0, 0);
+  CHECK(std::vector<uint8_t>(mask.begin() + 1, mask.end()) == mask_ref);
+}
+
 // [nodevice]: every check here throws (or returns, for N == 0) before the first CUDA call, so it runs on machines
 // without a device too.
 TEST_CASE("gpu launchers reject bad arguments with the op name", "[gpu][errors][nodevice]") {
@@ -175,7 +233,7 @@ TEST_CASE("gpu launchers reject bad arguments with the op name", "[gpu][errors][
 TEST_CASE("gpu launchers reject N too large for one launch", "[gpu][errors][nodevice]") {
   float* none = nullptr;
   const int64_t gelu_n =
-      GENERATE(as<int64_t>{}, int64_t(1) << 40, int64_t(0x7fffffff) * 256 + 1, std::numeric_limits<int64_t>::max());
+      GENERATE(as<int64_t>{}, int64_t(1) << 43, int64_t(0x7fffffff) * 1024 + 1, std::numeric_limits<int64_t>::max());
   CHECK_THROWS_WITH(gelu_forward(none, none, gelu_n, false, nullptr),
                     Catch::Contains("gelu_forward: too large for one launch"));
   CHECK_THROWS_WITH(gelu_backward(none, none, none, gelu_n, true, nullptr),
