@@ -48,8 +48,8 @@ void run(bool quick) {
   cudaDeviceProp prop{};
   CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
   // 768 x 512 x 16: one BERT-base layer's hidden activations at batch 16, T = 512; x4 for the FFN's GELU.
-  const std::vector<int64_t> sizes = quick ? std::vector<int64_t>{1 << 20}
-                                           : std::vector<int64_t>{768LL * 512 * 16, 3072LL * 512 * 16};
+  const std::vector<int64_t> sizes =
+      quick ? std::vector<int64_t>{1 << 20} : std::vector<int64_t>{768LL * 512 * 16, 3072LL * 512 * 16};
   const int reps = quick ? 10 : 50;
   fmt::print("device: {} ({} SMs, L2 {} MB)\n", prop.name, prop.multiProcessorCount, prop.l2CacheSize >> 20);
   fmt::print("{:<22} {:>12} {:>10} {:>10} {:>12}\n", "kernel", "N", "ms", "GB/s", "vs copy");

@@ -245,8 +245,9 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
       }
       continue;
     }
+    const std::string& tensor = name;  // a lambda may not capture a structured binding before C++20 (clang)
     auto fail = [&](const std::string& what) {
-      DOCBERT_THROW("safetensors file '{}': tensor '{}': {}", path, name, what);
+      DOCBERT_THROW("safetensors file '{}': tensor '{}': {}", path, tensor, what);
     };
     if (!v.is_object()) fail("entry is not a JSON object");
     for (const char* key : {"dtype", "shape", "data_offsets"})

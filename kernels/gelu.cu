@@ -21,14 +21,18 @@ constexpr int kBlock = 256;
 
 template <bool TanhForm>
 __device__ float gelu_f(float x) {
-  if constexpr (TanhForm) return gelu_tanh(x);
-  else return gelu_erf(x);
+  if constexpr (TanhForm)
+    return gelu_tanh(x);
+  else
+    return gelu_erf(x);
 }
 
 template <bool TanhForm>
 __device__ float gelu_df(float x) {
-  if constexpr (TanhForm) return gelu_tanh_grad(x);
-  else return gelu_erf_grad(x);
+  if constexpr (TanhForm)
+    return gelu_tanh_grad(x);
+  else
+    return gelu_erf_grad(x);
 }
 
 template <bool TanhForm, bool Vec>

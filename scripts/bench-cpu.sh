@@ -11,7 +11,7 @@ DOCBERT_BUILD_DIR=build-bench scripts/build.sh -DDOCBERT_NATIVE=ON -DDOCBERT_BUI
   -DDOCBERT_BUILD_TESTS=OFF >/dev/null
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-build-bench/bench/bench_cpu_ops --benchmark_min_time=1 --benchmark_out="$out/docbert.json" --benchmark_out_format=json >&2
+build-bench/bin/bench_cpu_ops --benchmark_min_time=1 --benchmark_out="$out/docbert.json" --benchmark_out_format=json >&2
 /usr/bin/python3 bench/torch_cpu_ops.py --json "$out/torch.json" >&2
 python3 - "$out/docbert.json" "$out/torch.json" <<'PY'
 import json, sys

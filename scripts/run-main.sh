@@ -6,4 +6,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh
-exec "${DOCBERT_BUILD_DIR:-build}/train/engine_demo" "$@"
+exec "${DOCBERT_BUILD_DIR:-build}/bin/engine_demo" "$@"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # README command 2 (and CI): install what is missing, build (CUDA sources too when nvcc exists), run every
-# test with ctest, then rebuild the CPU tests with AddressSanitizer + UBSan and run them again.
+# test with ctest, then rebuild the CPU tests with AddressSanitizer + UBSan and run them again, then build the
+# parsers' libFuzzer harnesses with clang and run each for DOCBERT_FUZZ_SECONDS (default 15).
 # GPU tests report themselves as skipped (ctest "Not Run") on machines without a GPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,4 +22,7 @@ DOCBERT_BUILD_DIR=build-sanitize scripts/build.sh -DDOCBERT_CUDA=OFF -DDOCBERT_B
   -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DDOCBERT_SANITIZE=address;undefined"
 echo "== ctest (ASan + UBSan) =="
 ctest --test-dir build-sanitize --output-on-failure -j"$jobs" -L cpu
+
+echo "== fuzz (libFuzzer + ASan + UBSan, ${DOCBERT_FUZZ_SECONDS:-15} s per parser) =="
+scripts/fuzz.sh "${DOCBERT_FUZZ_SECONDS:-15}"
 echo "run-tests: done in ${SECONDS} s"

@@ -7,7 +7,7 @@
 
 #include <catch2/catch.hpp>
 
-#include <unistd.h>
+#include "tests/test_support.h"
 
 #include <cmath>
 #include <cstring>
@@ -21,17 +21,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh directory per test case, removed afterwards.
-struct TempDir {
-  fs::path dir;
-  TempDir() {
-    static int counter = 0;
-    dir = fs::temp_directory_path() / ("docbert_st_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::create_directories(dir);
-  }
-  ~TempDir() { fs::remove_all(dir); }
-  std::string file(const std::string& name) const { return (dir / name).string(); }
-};
+using docbert::test::ScratchDir;
 
 std::string read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -69,7 +59,7 @@ Tensor random_tensor(const Shape& shape, DType dtype, uint64_t seed) {
 }  // namespace
 
 TEST_CASE("safetensors: round trip of every loadable dtype, a scalar, an empty tensor and metadata", "[safetensors]") {
-  TempDir tmp;
+  ScratchDir tmp;
   std::string path = tmp.file("model.safetensors");
   std::vector<NamedTensor> in = {
       {"encoder.weight", random_tensor({3, 31}, DType::F32, 1)},
@@ -156,7 +146,7 @@ TEST_CASE("safetensors: f16 conversion is exact where it must be and rounds to n
 }
 
 TEST_CASE("safetensors: writing floats as F16 or BF16", "[safetensors]") {
-  TempDir tmp;
+  ScratchDir tmp;
   std::string path = tmp.file("half.safetensors");
   const float inf = std::numeric_limits<float>::infinity();
   std::vector<float> v = {1.0f,
@@ -234,7 +224,7 @@ TEST_CASE("safetensors: writing floats as F16 or BF16", "[safetensors]") {
 }
 
 TEST_CASE("safetensors: the writer produces the reference implementation's exact bytes", "[safetensors]") {
-  TempDir tmp;
+  ScratchDir tmp;
   std::string path = tmp.file("known.safetensors");
   // The reference implementation's test "test_serialization_forced_alignement": 65 bytes of JSON padded with
   // 7 spaces to 72, then six f32 values.
@@ -282,7 +272,7 @@ TEST_CASE("safetensors: the writer produces the reference implementation's exact
 }
 
 TEST_CASE("safetensors: writes are atomic and checked", "[safetensors]") {
-  TempDir tmp;
+  ScratchDir tmp;
   std::string path = tmp.file("ckpt.safetensors");
   Tensor a = Tensor::from_vector<float>({1, 2, 3}, {3});
   save_safetensors(path, {{"a", a}});
@@ -311,7 +301,7 @@ TEST_CASE("safetensors: writes are atomic and checked", "[safetensors]") {
 }
 
 TEST_CASE("safetensors: corrupt files are refused with a clear error", "[safetensors]") {
-  TempDir tmp;
+  ScratchDir tmp;
   std::string good_path = tmp.file("good.safetensors");
   save_safetensors(good_path,
                    {{"a", Tensor::from_vector<float>({1, 2}, {2})}, {"b", Tensor::from_vector<int32_t>({3}, {1})}});
@@ -387,5 +377,5 @@ TEST_CASE("safetensors: corrupt files are refused with a clear error", "[safeten
     CHECK_THROWS_AS(load_safetensors(path), Error);
   }
   CHECK_THROWS_WITH(SafetensorsFile::open(tmp.file("absent.safetensors")), Catch::Contains("cannot open"));
-  CHECK_THROWS_WITH(SafetensorsFile::open(tmp.dir.string()), Catch::Contains("not a regular file"));
+  CHECK_THROWS_WITH(SafetensorsFile::open(tmp.path().string()), Catch::Contains("not a regular file"));
 }

@@ -117,7 +117,8 @@ TEST_CASE("gpu gelu forward and backward match the CPU op", "[gpu][gelu]") {
 // Pointers 4 bytes past a 16-byte boundary take the scalar path of the GELU kernels.
 TEST_CASE("gpu gelu on unaligned pointers matches the CPU op", "[gpu][gelu]") {
   const int64_t N = GENERATE(3, 33, 513);
-  Tensor x = host_uniform(N + 1, -4, 4, 14), dout = host_uniform(N + 1, -1, 1, 15), acc = host_uniform(N + 1, -1, 1, 16);
+  Tensor x = host_uniform(N + 1, -4, 4, 14), dout = host_uniform(N + 1, -1, 1, 15),
+         acc = host_uniform(N + 1, -1, 1, 16);
   Tensor xs = x.slice_rows(1, N + 1).clone().set_requires_grad(true);
   Tensor y = gelu(xs, GeluKind::Erf);
   y.backward(dout.slice_rows(1, N + 1).clone());

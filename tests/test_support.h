@@ -1,0 +1,35 @@
+// tests/test_support.h: what several test executables share: the real corpora beside the checkout and scratch
+// folders (part of docbert_test_main).
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace docbert::test {
+
+// DOCBERT_SOURCE_DIR/../shared/data/<sub>. Throws (failing the test, never skipping it) when it is missing.
+std::string shared_data(const std::string& sub);
+
+// The lines of a file, without their "\n" (the tests compare rows byte for byte).
+std::vector<std::string> file_lines(const std::string& path);
+
+// A fresh folder under the system temp folder, removed with everything in it on destruction.
+class ScratchDir {
+ public:
+  ScratchDir();
+  ~ScratchDir();
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  // path()/name as a string (nothing is created).
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+  // Writes `content` to path()/relative, creating folders; returns the full path.
+  std::string write(const std::string& relative, std::string_view content) const;
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace docbert::test

@@ -1,0 +1,58 @@
+#include "train/data/dataset.h"
+
+#include "engine/error.h"
+
+namespace docbert::data {
+
+const char* split_name(Split s) {
+  switch (s) {
+    case Split::Train:
+      return "train";
+    case Split::Dev:
+      return "dev";
+    case Split::Test:
+      return "test";
+  }
+  return "?";
+}
+
+Split parse_split(const std::string& name) {
+  if (name == "train") return Split::Train;
+  if (name == "dev") return Split::Dev;
+  if (name == "test") return Split::Test;
+  DOCBERT_THROW("unknown split '{}' (expected train, dev or test)", name);
+}
+
+const char* problem_type_name(ProblemType p) {
+  return p == ProblemType::SingleLabel ? "single_label_classification" : "multi_label_classification";
+}
+
+ProblemType parse_problem_type(const std::string& name) {
+  if (name == "single_label_classification" || name == "single") return ProblemType::SingleLabel;
+  if (name == "multi_label_classification" || name == "multi") return ProblemType::MultiLabel;
+  DOCBERT_THROW(
+      "unknown problem type '{}' (expected single_label_classification, multi_label_classification, "
+      "single or multi)",
+      name);
+}
+
+int64_t SkipCounts::total() const {
+  int64_t n = 0;
+  for (const auto& [reason, count] : by_reason) n += count;
+  return n;
+}
+
+std::vector<const Document*> Dataset::split(Split s) const {
+  std::vector<const Document*> out;
+  for (const auto& d : documents)
+    if (d.split == s) out.push_back(&d);
+  return out;
+}
+
+int64_t Dataset::count(Split s) const {
+  int64_t n = 0;
+  for (const auto& d : documents) n += d.split == s;
+  return n;
+}
+
+}  // namespace docbert::data

@@ -1,0 +1,48 @@
+// train/data/dataset.h: the one in-memory form of a document-classification dataset.
+//
+// Every reader (train/data/readers/) produces a Dataset; every consumer (tokenizers, batching, trainers,
+// docbert_data) takes one. Labels are indices into label_names; single-label documents carry exactly one.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace docbert::data {
+
+enum class Split { Train, Dev, Test };
+enum class ProblemType { SingleLabel, MultiLabel };
+
+const char* split_name(Split s);               // "train", "dev", "test"
+Split parse_split(const std::string& name);    // throws docbert::Error naming the accepted names
+const char* problem_type_name(ProblemType p);  // "single_label_classification" / "multi_label_classification" (HF)
+ProblemType parse_problem_type(const std::string& name);  // the inverse; also "single" / "multi"; throws otherwise
+
+struct Document {
+  std::string id;               // unique within the dataset, e.g. "reuters-14826" or "train:17"
+  std::string text;             // UTF-8 (readers of Latin-1 sources convert)
+  std::vector<int32_t> labels;  // sorted, unique indices into Dataset::label_names
+  Split split = Split::Train;
+};
+
+// Rows a reader skipped instead of failing (only where a reader's options allow it), by reason.
+struct SkipCounts {
+  std::map<std::string, int64_t> by_reason;
+  int64_t total() const;
+};
+
+struct Dataset {
+  std::string name;  // e.g. "reuters", "r8"
+  ProblemType problem_type = ProblemType::MultiLabel;
+  std::vector<std::string> label_names;  // index = label id
+  std::vector<Document> documents;       // all splits, in reader order within each split
+  SkipCounts skipped;
+  std::map<std::string, std::string> provenance;  // where it came from: source paths, reader, options
+
+  std::vector<const Document*> split(Split s) const;
+  int64_t count(Split s) const;
+  int num_labels() const { return static_cast<int>(label_names.size()); }
+};
+
+}  // namespace docbert::data

@@ -1,0 +1,29 @@
+// train/data/text_lines.h: whole-file reads and line splitting shared by the line-based readers.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace docbert::data {
+
+// Reads a whole file as bytes. Throws docbert::Error "<path>: <problem>" when it is missing, not a regular
+// file or unreadable. `what` names the file's role in the message ("hedwig TSV train file").
+std::string read_file(const std::string& path, const char* what);
+
+// Splits in-memory content into lines. A line ends at "\n"; a "\r" before it is dropped (CRLF files). The
+// last line need not end in a newline, and the empty tail after a final newline is not a line.
+class LineReader {
+ public:
+  explicit LineReader(std::string_view content) : rest_(content) {}
+  // Sets `line` to the next line and returns true, or returns false at the end.
+  bool next(std::string_view& line);
+  // 1-based number of the line `next` returned last.
+  int64_t line_number() const { return line_number_; }
+
+ private:
+  std::string_view rest_;
+  int64_t line_number_ = 0;
+};
+
+}  // namespace docbert::data

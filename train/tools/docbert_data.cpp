@@ -1,0 +1,119 @@
+// docbert_data: converts a document-classification corpus to the canonical dataset folder and prints its
+// statistics.
+//
+//   docbert_data convert --input ../shared/data/reuters21578 --output data/reuters
+//   docbert_data stats --input data/reuters --vocab ../shared/data/vocab/bert-base-uncased/vocab.txt
+//
+// Formats, the dev-carving rule, the bad-row policy and the folder layout: docs/datasets.md.
+#include "engine/error.h"
+#include "tokenizer/wordpiece.h"
+#include "train/data/canonical.h"
+#include "train/data/label_file.h"
+#include "train/data/load_dataset.h"
+#include "train/data/stats.h"
+#include "train/data/text_lines.h"
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+using namespace docbert;
+
+namespace {
+
+struct Args {
+  std::string input, output, format = "auto", name, vocab, reuters_dev, labels;
+  data::ReadOptions read;
+};
+
+// The one place WordPiece counting plugs in: a piece counter for vocabulary file `vocab` (uncased BERT
+// normalisation, tok::WordPieceOptions' defaults), or an empty one, which leaves the WordPiece rows out.
+data::PieceCounter piece_counter(const std::string& vocab) {
+  if (vocab.empty()) return {};
+  struct Counter {
+    tok::WordPiece wordpiece;
+    std::vector<int32_t> ids;  // reused between documents
+  };
+  auto counter = std::make_shared<Counter>(Counter{tok::WordPiece::from_vocab(vocab), {}});
+  return [counter](std::string_view text) {
+    counter->wordpiece.tokenize_ids(text, counter->ids);
+    return static_cast<int64_t>(counter->ids.size());
+  };
+}
+
+void add_input_options(CLI::App& cmd, Args& a) {
+  cmd.add_option("--input", a.input, "Dataset folder (see --format)")->required();
+  cmd.add_option("--format", a.format,
+                 "auto|canonical|reuters-sgml|hedwig-tsv|r8|r52|imdb|folder|jsonl|csv (auto: guessed from the "
+                 "files in --input)")
+      ->capture_default_str();
+  cmd.add_option("--dev-fraction", a.read.dev_fraction,
+                 "Fraction of train carved out as dev when the format has no dev split")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  cmd.add_option("--seed", a.read.dev_seed, "Seed of the dev carving (docbert::seeded_shuffle)")->capture_default_str();
+  cmd.add_flag("--skip-bad-rows", a.read.skip_bad_rows,
+               "Drop malformed rows and count them (default: the first one is an error naming file and line)");
+  cmd.add_option("--max-line-bytes", a.read.max_line_bytes, "Longest accepted line (or CSV record, or folder file)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd.add_flag("--allow-empty-text", a.read.allow_empty_text,
+               "Keep documents with empty text (DocBERT's Reuters has some; its reader always keeps them)");
+  cmd.add_flag("--skip-first-row", a.read.skip_first_row,
+               "hedwig-tsv: drop line 1 of every file, as hedwig's BERT processors do");
+  cmd.add_option("--labels", a.labels,
+                 "hedwig-tsv, jsonl, csv: label names, one per line in index order (default: labels.txt beside "
+                 "the files, else the format's rule)");
+  cmd.add_option("--reuters-dev", a.reuters_dev,
+                 "reuters-sgml: DocBERT's dev TSV (default: INPUT/docbert-split/reuters_validation.tsv)");
+  cmd.add_option("--vocab", a.vocab, "WordPiece vocab.txt: adds WordPiece rows to the statistics");
+}
+
+data::Dataset load(const Args& a) {
+  data::ReadOptions read = a.read;
+  read.reuters_dev_tsv = a.reuters_dev;
+  if (!a.labels.empty())
+    read.label_names = data::parse_label_names(data::read_file(a.labels, "label name file"), a.labels);
+  data::Dataset ds = data::load_dataset(a.input, data::parse_format(a.format), read);
+  if (!a.name.empty()) ds.name = a.name;
+  return ds;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "docbert_data: convert document-classification corpora to docbert's canonical dataset folder "
+      "(dataset.json + train/dev/test.jsonl) and print statistics. Formats and rules: docs/datasets.md."};
+  app.require_subcommand(1);
+  Args a;
+  CLI::App* convert = app.add_subcommand("convert", "Read --input and write the canonical folder --output");
+  add_input_options(*convert, a);
+  convert->add_option("--output", a.output, "Canonical dataset folder to write (new, empty or a dataset folder)")
+      ->required();
+  convert->add_option("--name", a.name, "Dataset name (default: the reader's, e.g. reuters, r8, the folder name)");
+  CLI::App* stats = app.add_subcommand("stats", "Print the statistics of --input");
+  add_input_options(*stats, a);
+  CLI11_PARSE(app, argc, argv);
+  try {
+    const data::PieceCounter counter = piece_counter(a.vocab);
+    const data::Dataset ds = load(a);
+    if (convert->parsed()) {
+      data::save_canonical(ds, a.output);
+      fmt::print("wrote {} ({} train, {} dev, {} test documents)\n", a.output, ds.count(data::Split::Train),
+                 ds.count(data::Split::Dev), ds.count(data::Split::Test));
+    }
+    fmt::print("{}", data::format_stats(data::compute_stats(ds, counter)));
+  } catch (const Error& e) {
+    fmt::print(stderr, "docbert_data: error: {}\n", e.message());
+    return 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "docbert_data: error: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}
