@@ -147,12 +147,11 @@ int run(int argc, char** argv) {
   read_options.dev_fraction = dev_fraction;
   const data::Dataset ds = data::read_r8(data_dir, read_options);
   const std::vector<const data::Document*> train_docs = ds.split(data::Split::Train);
-  std::vector<std::string> train_texts;
-  for (const data::Document* d : train_docs) train_texts.push_back(d->text);
   const tok::WordTokenizer tokenizer;  // BERT's basic tokenizer (R8 is already lower-cased, punctuation-free)
   tok::WordVocabOptions vocab_options;
   vocab_options.min_freq = min_count;
-  const tok::WordVocab vocab = tok::WordVocab::build(train_texts, tokenizer, vocab_options);
+  const tok::WordVocab vocab =
+      tok::WordVocab::build(data::vocab_texts(ds, data::VocabSource::Train), tokenizer, vocab_options);
   const Encoded train = encode(train_docs, vocab, tokenizer, max_words);
   const Encoded dev = encode(ds.split(data::Split::Dev), vocab, tokenizer, max_words);
   const Encoded test = encode(ds.split(data::Split::Test), vocab, tokenizer, max_words);

@@ -55,4 +55,19 @@ int64_t Dataset::count(Split s) const {
   return n;
 }
 
+VocabSource parse_vocab_source(const std::string& name) {
+  if (name == "train") return VocabSource::Train;
+  if (name == "all") return VocabSource::AllSplits;
+  DOCBERT_THROW("unknown vocabulary source '{}' (expected train or all)", name);
+}
+
+const char* vocab_source_name(VocabSource source) { return source == VocabSource::Train ? "train" : "all"; }
+
+std::vector<std::string> vocab_texts(const Dataset& ds, VocabSource source) {
+  std::vector<std::string> texts;
+  for (const Document& d : ds.documents)
+    if (source == VocabSource::AllSplits || d.split == Split::Train) texts.push_back(d.text);
+  return texts;
+}
+
 }  // namespace docbert::data

@@ -45,4 +45,14 @@ struct Dataset {
   int num_labels() const { return static_cast<int>(label_names.size()); }
 };
 
+// Which documents a student vocabulary (word vocabulary or SentencePiece model) is counted over. Train is docbert's
+// default: no dev or test word shapes the model. AllSplits is hedwig's choice (torchtext's
+// build_vocab(train, dev, test)), for reproducing its LSTM numbers.
+enum class VocabSource { Train, AllSplits };
+VocabSource parse_vocab_source(const std::string& name);  // "train" or "all"; throws naming both otherwise
+const char* vocab_source_name(VocabSource source);        // "train" / "all"
+
+// The texts of the documents `source` selects, in dataset order.
+std::vector<std::string> vocab_texts(const Dataset& ds, VocabSource source);
+
 }  // namespace docbert::data
