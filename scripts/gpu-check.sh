@@ -37,7 +37,8 @@ status=0
   echo "# GPU check, $(date -u +%Y-%m-%dT%H:%MZ)"
   echo
   echo "- card: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | head -1)"
-  echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (+ local changes)')"
+  # A copied tree can carry stale git metadata: DOCBERT_COMMIT (set where the build was made) wins.
+  echo "- commit: ${DOCBERT_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (+ local changes)')}"
 } >"$report"
 
 run_step() {  # run_step NAME LOGFILE CMD...: runs CMD, logs it, adds a PASS/FAIL line to the report

@@ -3,9 +3,12 @@
 //
 //   docbert_data convert --input ../shared/data/reuters21578 --output data/reuters
 //   docbert_data stats --input data/reuters --vocab ../shared/data/vocab/bert-base-uncased/vocab.txt
+//   docbert_data vocab --input data/reuters --kind words --output data/reuters/words.txt
 //
 // Formats, the dev-carving rule, the bad-row policy and the folder layout: docs/datasets.md.
 #include "engine/error.h"
+#include "tokenizer/sentencepiece_model.h"
+#include "tokenizer/word_vocab.h"
 #include "tokenizer/wordpiece.h"
 #include "train/data/canonical.h"
 #include "train/data/label_file.h"
@@ -28,6 +31,10 @@ namespace {
 struct Args {
   std::string input, output, format = "auto", name, vocab, reuters_dev, labels;
   data::ReadOptions read;
+  // vocab subcommand
+  std::string kind = "words", vocab_from = "train", sp_type = "unigram";
+  tok::WordVocabOptions words;
+  int sp_vocab_size = 8000;
 };
 
 // The one place WordPiece counting plugs in: a piece counter for vocabulary file `vocab` (uncased BERT
@@ -83,6 +90,51 @@ data::Dataset load(const Args& a) {
   return ds;
 }
 
+// "the training split" or "train + dev + test", for messages.
+const char* counted_over(data::VocabSource source) {
+  return source == data::VocabSource::Train ? "the training split" : "train + dev + test";
+}
+
+// Builds the student vocabulary a.kind over the texts a.vocab_from selects, writes it to a.output and prints its
+// size and how it covers each split (out-of-vocabulary words, or pieces per document).
+void build_vocab(const Args& a, const data::Dataset& ds) {
+  const data::VocabSource source = data::parse_vocab_source(a.vocab_from);
+  const std::vector<std::string> texts = data::vocab_texts(ds, source);
+  if (a.kind == "sentencepiece") {
+    tok::SentencePieceTrainOptions options;
+    options.model_type = tok::parse_sentencepiece_type(a.sp_type);
+    options.vocab_size = a.sp_vocab_size;
+    const tok::SentencePieceModel model = tok::SentencePieceModel::train(texts, options);
+    model.save(a.output);
+    fmt::print("wrote {}: SentencePiece {} model, {} pieces, trained on {}\n", a.output, a.sp_type, model.vocab_size(),
+               counted_over(source));
+    for (data::Split split : {data::Split::Train, data::Split::Dev, data::Split::Test}) {
+      int64_t pieces = 0, unk = 0;
+      const auto docs = ds.split(split);
+      for (const data::Document* d : docs)
+        for (int32_t id : model.encode(d->text)) ++pieces, unk += id == tok::SentencePieceModel::kUnkId;
+      fmt::print("  {:<5} {:>8.1f} pieces per document, {:.3f}% [UNK]\n", data::split_name(split),
+                 docs.empty() ? 0.0 : double(pieces) / double(docs.size()), pieces ? 100.0 * unk / pieces : 0.0);
+    }
+    return;
+  }
+  DOCBERT_CHECK(a.kind == "words" || a.kind == "hedwig-words",
+                "--kind must be words, hedwig-words or sentencepiece, got '{}'", a.kind);
+  const tok::WordTokenizer tokenizer(a.kind == "words" ? tok::WordTokenizerKind::Basic
+                                                       : tok::WordTokenizerKind::Hedwig);
+  const tok::WordVocab vocab = tok::WordVocab::build(texts, tokenizer, a.words);
+  vocab.save(a.output);
+  fmt::print("wrote {}: {} words ({} tokenizer, min count {}), counted over {}\n", a.output, vocab.size(),
+             tok::word_tokenizer_name(tokenizer.kind()), a.words.min_freq, counted_over(source));
+  for (data::Split split : {data::Split::Train, data::Split::Dev, data::Split::Test}) {
+    int64_t words = 0, oov = 0;
+    for (const data::Document* d : ds.split(split))
+      words += static_cast<int64_t>(vocab.encode(d->text, tokenizer, &oov).size());
+    fmt::print("  {:<5} {:>9} words, {:.2f}% out of vocabulary\n", data::split_name(split), words,
+               words ? 100.0 * double(oov) / double(words) : 0.0);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -98,10 +150,35 @@ int main(int argc, char** argv) {
   convert->add_option("--name", a.name, "Dataset name (default: the reader's, e.g. reuters, r8, the folder name)");
   CLI::App* stats = app.add_subcommand("stats", "Print the statistics of --input");
   add_input_options(*stats, a);
+  CLI::App* vocab = app.add_subcommand("vocab", "Build a student vocabulary (words or SentencePiece) from --input");
+  add_input_options(*vocab, a);
+  vocab->add_option("--output", a.output, "Vocabulary file to write (word list, or SentencePiece .model)")->required();
+  vocab
+      ->add_option("--kind", a.kind,
+                   "words (BERT's basic tokenizer), hedwig-words (hedwig's clean_string) or sentencepiece")
+      ->capture_default_str();
+  vocab
+      ->add_option("--vocab-from", a.vocab_from,
+                   "train (default: no dev/test word shapes the model) or all (train + dev + test, as hedwig)")
+      ->capture_default_str();
+  vocab->add_option("--min-freq", a.words.min_freq, "words: keep words seen at least this often")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  vocab->add_option("--max-size", a.words.max_size, "words: keep at most this many words (0 = all)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  vocab->add_option("--sp-vocab-size", a.sp_vocab_size, "sentencepiece: pieces in the model, [PAD] and [UNK] included")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  vocab->add_option("--sp-type", a.sp_type, "sentencepiece: unigram or bpe")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   try {
     const data::PieceCounter counter = piece_counter(a.vocab);
     const data::Dataset ds = load(a);
+    if (vocab->parsed()) {
+      build_vocab(a, ds);
+      return 0;
+    }
     if (convert->parsed()) {
       data::save_canonical(ds, a.output);
       fmt::print("wrote {} ({} train, {} dev, {} test documents)\n", a.output, ds.count(data::Split::Train),
