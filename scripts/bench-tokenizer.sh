@@ -10,7 +10,7 @@ repeats=${1:-5}
 venv=.cache/venv-hf
 if [[ ! -x $venv/bin/python ]] || ! $venv/bin/python -c "import tokenizers, transformers" 2>/dev/null; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q transformers tokenizers numpy
+  "$venv/bin/pip" install -q transformers==5.24.0 tokenizers==0.23.3 numpy  # the versions of docs/tokenizer.md
 fi
 # The build folder of scripts/bench-cpu.sh, with the same options; only this benchmark is built.
 cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DDOCBERT_NATIVE=ON -DDOCBERT_BUILD_BENCH=ON \

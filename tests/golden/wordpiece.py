@@ -19,7 +19,7 @@ Inputs, each tokenized with the bert-base-uncased vocabulary as uncased (do_lowe
   punctuation, and how it is normalised), stored run-length encoded: runs of code points with equal ids.
 
 Regenerate (from the repo root; scripts/bench-tokenizer.sh creates the same venv):
-  python3 -m venv .cache/venv-hf && .cache/venv-hf/bin/pip install transformers tokenizers numpy
+  python3 -m venv .cache/venv-hf && .cache/venv-hf/bin/pip install transformers==5.24.0 tokenizers==0.23.3 numpy
   .cache/venv-hf/bin/python tests/golden/wordpiece.py
 Writes tests/golden/fixtures/wordpiece.safetensors, read by tests/tokenizer/wordpiece_golden.cpp. The committed
 fixture was made with transformers 5.24.0, tokenizers 0.23.3, Python 3.11.2 (unicodedata 14.0.0).
