@@ -130,26 +130,32 @@ std::vector<std::string> BasicTokenizer::tokenize(std::string_view text) const {
 void BasicTokenizer::split(std::string_view text, Words& words) const {
   words.clear();
   const auto& never = options_.never_split;
-  if (never.empty()) return split_plain(text, words);
-  // Leftmost-longest matching, like HF's added-token splitter. next[k] caches where token k occurs next.
-  std::vector<size_t> next(never.size());
-  for (size_t k = 0; k < never.size(); ++k) next[k] = text.find(never[k]);
   size_t pos = 0;
-  while (pos < text.size()) {
-    size_t best = std::string_view::npos, best_len = 0;
-    for (size_t k = 0; k < never.size(); ++k) {
-      if (next[k] != std::string_view::npos && next[k] < pos) next[k] = text.find(never[k], pos);
-      if (next[k] < best || (next[k] == best && next[k] != std::string_view::npos && never[k].size() > best_len)) {
-        best = next[k];
-        best_len = never[k].size();
+  if (!never.empty()) {
+    // Leftmost-longest matching, like HF's added-token splitter. next[k] caches where token k occurs next.
+    std::vector<size_t> next(never.size());
+    for (size_t k = 0; k < never.size(); ++k) next[k] = text.find(never[k]);
+    while (pos < text.size()) {
+      size_t best = std::string_view::npos, best_len = 0;
+      for (size_t k = 0; k < never.size(); ++k) {
+        if (next[k] != std::string_view::npos && next[k] < pos) next[k] = text.find(never[k], pos);
+        if (next[k] < best || (next[k] == best && next[k] != std::string_view::npos && never[k].size() > best_len)) {
+          best = next[k];
+          best_len = never[k].size();
+        }
       }
+      if (best == std::string_view::npos) break;
+      split_plain(text.substr(pos, best - pos), words);
+      WordWriter(words).whole_word(text.substr(best, best_len));
+      pos = best + best_len;
     }
-    if (best == std::string_view::npos) break;
-    split_plain(text.substr(pos, best - pos), words);
-    WordWriter(words).whole_word(text.substr(best, best_len));
-    pos = best + best_len;
   }
   if (pos < text.size()) split_plain(text.substr(pos), words);
+  // The spans' 32-bit offsets wrapped if the bytes passed 4 GiB; they only grow, so checking the end suffices.
+  DOCBERT_CHECK(words.bytes.size() <= Words::kMaxBytes,
+                "BasicTokenizer: the words of one text take {} bytes after normalisation; at most {} (4 GiB - 1) are "
+                "supported, so split the text",
+                words.bytes.size(), Words::kMaxBytes);
 }
 
 void BasicTokenizer::split_plain(std::string_view text, Words& words) const {

@@ -2,7 +2,7 @@
 // pre-tokenizer of HF's BertTokenizerFast.
 //
 // Steps, in HF's order: split off the never-split tokens (exact bytes, leftmost-longest, before any
-// normalisation, like HF's added tokens); decode UTF-8 (tok/utf8.h: invalid bytes become U+FFFD); clean (drop
+// normalisation, like HF's added tokens); decode UTF-8 (tokenizer/utf8.h: invalid bytes become U+FFFD); clean (drop
 // U+0000, U+FFFD and control characters, map whitespace to a space); put spaces around CJK ideographs; strip
 // accents (NFD, then drop non-spacing marks); lower-case; split on whitespace and split off every punctuation
 // character as a word of its own. Character classes: tokenizer/bert_unicode.h. ASCII text takes a table-driven
@@ -26,6 +26,8 @@ struct BasicTokenizerOptions {
 
 // The words of one text, stored back to back so that a warm Words allocates nothing.
 struct Words {
+  // 32-bit offsets keep a Span at 12 bytes; one text's words must fit (BasicTokenizer::split checks).
+  static constexpr size_t kMaxBytes = UINT32_MAX;
   struct Span {
     uint32_t begin, end;  // byte range in `bytes`
     bool never_split;     // one of BasicTokenizerOptions::never_split, exactly as written in the text
@@ -53,7 +55,9 @@ class BasicTokenizer {
   //         and the replacement characters removed by the cleaner
   std::vector<std::string> tokenize(std::string_view text) const;
 
-  // Same, into a reusable buffer (the allocation-free path WordPiece uses).
+  // Same, into a reusable buffer (the allocation-free path WordPiece uses). Throws docbert::Error when the
+  // words of text take more than Words::kMaxBytes (4 GiB - 1); normalisation can make them longer than the
+  // text (a Hangul syllable's 3 bytes become three 3-byte jamo).
   //   text:  as for tokenize
   //   words: cleared, then filled with the words of text
   void split(std::string_view text, Words& words) const;

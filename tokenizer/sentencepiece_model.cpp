@@ -1,12 +1,12 @@
 #include "tokenizer/sentencepiece_model.h"
 
 #include "engine/error.h"
+#include "tokenizer/file_io.h"
 
 #include <sentencepiece_processor.h>
 #include <sentencepiece_trainer.h>
 
 #include <fstream>
-#include <sstream>
 #include <unordered_map>
 #include <utility>
 
@@ -98,12 +98,7 @@ SentencePieceModel::SentencePieceModel(std::string serialized, const std::string
 }
 
 SentencePieceModel SentencePieceModel::load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  DOCBERT_CHECK(in, "cannot open SentencePiece model '{}'", path);
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  DOCBERT_CHECK(!in.bad(), "cannot read SentencePiece model '{}'", path);
-  return SentencePieceModel(bytes.str(), fmt::format("'{}'", path));
+  return SentencePieceModel(read_file(path, "SentencePiece model"), path);
 }
 
 void SentencePieceModel::save(const std::string& path) const {

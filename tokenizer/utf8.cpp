@@ -2,12 +2,6 @@
 
 namespace docbert::tok {
 
-namespace {
-
-bool is_continuation(unsigned char b) { return (b & 0xC0) == 0x80; }
-
-}  // namespace
-
 char32_t decode_utf8(std::string_view text, size_t& pos) {
   const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
   const unsigned char b0 = byte(pos);
@@ -41,7 +35,7 @@ char32_t decode_utf8(std::string_view text, size_t& pos) {
   for (int k = 0; k < need; ++k, ++i) {
     if (i >= text.size()) break;
     const unsigned char b = byte(i);
-    if (k == 0 ? (b < lo || b > hi) : !is_continuation(b)) break;
+    if (k == 0 ? (b < lo || b > hi) : !is_continuation_byte(b)) break;
     cp = (cp << 6) | (b & 0x3F);
     if (k == need - 1) {
       pos = i + 1;
@@ -72,7 +66,7 @@ void append_utf8(std::string& out, char32_t cp) {
 
 size_t count_code_points(std::string_view text) {
   size_t n = 0;
-  for (char c : text) n += !is_continuation(static_cast<unsigned char>(c));
+  for (char c : text) n += !is_continuation_byte(static_cast<unsigned char>(c));
   return n;
 }
 

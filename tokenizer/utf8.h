@@ -14,6 +14,9 @@ namespace docbert::tok {
 
 inline constexpr char32_t kReplacementChar = 0xFFFD;
 
+// Whether byte b continues a multi-byte sequence (10xxxxxx), i.e. does not start a code point.
+inline constexpr bool is_continuation_byte(unsigned char b) { return (b & 0xC0) == 0x80; }
+
 // Decodes the code point starting at text[pos] and advances pos past it. An ill-formed sequence yields
 // kReplacementChar and advances past its maximal subpart (at least one byte).
 //   text: UTF-8 bytes, possibly ill-formed

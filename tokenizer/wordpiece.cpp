@@ -2,13 +2,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+#include <filesystem>
 #include <unordered_map>
 
 #include "engine/error.h"
+#include "tokenizer/file_io.h"
 #include "tokenizer/utf8.h"
 
 namespace docbert::tok {
@@ -30,14 +29,6 @@ uint64_t hash_bytes(std::string_view s) {
   std::memcpy(&v, p, n);
   h = (h ^ v) * 0xC4CEB9FE1A85EC53ull;
   return h ^ (h >> 29);
-}
-
-std::string read_file(const std::string& path, const char* what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) DOCBERT_THROW("cannot read {} '{}': {}", what, path, std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 }  // namespace
@@ -100,7 +91,7 @@ WordPieceOptions read_tokenizer_config(const std::string& path) {
   return o;
 }
 
-void PieceTable::assign(const std::vector<std::pair<std::string_view, int32_t>>& entries) {
+void WordPiece::PieceTable::assign(const std::vector<std::pair<std::string_view, int32_t>>& entries) {
   size_t cap = 16;
   while (cap < 2 * entries.size()) cap *= 2;
   slots_.assign(cap, Slot{});
@@ -118,7 +109,8 @@ void PieceTable::assign(const std::vector<std::pair<std::string_view, int32_t>>&
   }
 }
 
-int32_t PieceTable::find(std::string_view key) const {
+int32_t WordPiece::PieceTable::find(std::string_view key) const {
+  if (slots_.empty()) return -1;  // the mask below would be SIZE_MAX
   const uint64_t h = hash_bytes(key);
   const auto tag = static_cast<uint32_t>(h >> 32);
   const size_t mask = slots_.size() - 1;
@@ -133,7 +125,7 @@ int32_t PieceTable::find(std::string_view key) const {
 
 WordPiece WordPiece::from_vocab(const std::string& vocab_path, const WordPieceOptions& options) {
   const std::string text = read_file(vocab_path, "vocabulary");
-  DOCBERT_CHECK(!text.empty(), "vocabulary '{}' is empty", vocab_path);
+  DOCBERT_CHECK(!text.empty(), "{}: vocabulary is empty", vocab_path);
   std::vector<std::string> tokens;
   std::unordered_map<std::string_view, size_t> line_of;
   size_t pos = 0;
@@ -143,10 +135,9 @@ WordPiece WordPiece::from_vocab(const std::string& vocab_path, const WordPieceOp
     std::string_view tok(text.data() + pos, eol - pos);
     if (!tok.empty() && tok.back() == '\r') tok.remove_suffix(1);
     const size_t line = tokens.size() + 1;
-    DOCBERT_CHECK(!tok.empty(), "vocabulary '{}' line {}: empty token", vocab_path, line);
+    DOCBERT_CHECK(!tok.empty(), "{}:{}: empty token", vocab_path, line);
     const auto [it, fresh] = line_of.emplace(tok, line);
-    DOCBERT_CHECK(fresh, "vocabulary '{}' line {}: duplicate token '{}' (first on line {})", vocab_path, line, tok,
-                  it->second);
+    DOCBERT_CHECK(fresh, "{}:{}: duplicate token '{}' (first on line {})", vocab_path, line, tok, it->second);
     tokens.emplace_back(tok);
     pos = eol + 1;
   }
@@ -155,7 +146,10 @@ WordPiece WordPiece::from_vocab(const std::string& vocab_path, const WordPieceOp
 
 WordPiece WordPiece::from_dir(const std::string& dir) {
   const std::string config = dir + "/tokenizer_config.json";
-  const WordPieceOptions options = std::ifstream(config).good() ? read_tokenizer_config(config) : WordPieceOptions{};
+  // symlink_status: a dangling link (a missing blob of an HF cache snapshot) must fail, not fall back to uncased.
+  std::error_code ec;
+  const bool present = std::filesystem::exists(std::filesystem::symlink_status(config, ec));
+  const WordPieceOptions options = present ? read_tokenizer_config(config) : WordPieceOptions{};
   return from_vocab(dir + "/vocab.txt", options);
 }
 
@@ -174,7 +168,7 @@ WordPiece::WordPiece(std::string path, const WordPieceOptions& options, std::vec
   suffix_.assign(suffix);
 
   unk_id_ = whole_.find(options_.unk_token);
-  DOCBERT_CHECK(unk_id_ >= 0, "vocabulary '{}' has no unknown token '{}' (needed for words without pieces)", path_,
+  DOCBERT_CHECK(unk_id_ >= 0, "{}: vocabulary has no unknown token '{}' (needed for words without pieces)", path_,
                 options_.unk_token);
   cls_id_ = whole_.find(options_.cls_token);
   sep_id_ = whole_.find(options_.sep_token);
@@ -190,7 +184,7 @@ WordPiece::WordPiece(std::string path, const WordPieceOptions& options, std::vec
 }
 
 int32_t WordPiece::special_id(int32_t id, const std::string& token) const {
-  DOCBERT_CHECK(id >= 0, "vocabulary '{}' has no special token '{}'", path_, token);
+  DOCBERT_CHECK(id >= 0, "{}: vocabulary has no special token '{}'", path_, token);
   return id;
 }
 
@@ -214,7 +208,7 @@ void WordPiece::word_to_ids(std::string_view word, std::vector<int32_t>& ids) co
     ids.push_back(unk_id_);
     return;
   }
-  const auto inside_char = [&](size_t i) { return i < n && (static_cast<unsigned char>(word[i]) & 0xC0) == 0x80; };
+  const auto inside_char = [&](size_t i) { return i < n && is_continuation_byte(static_cast<unsigned char>(word[i])); };
   const size_t first = ids.size();
   size_t start = 0;
   while (start < n) {

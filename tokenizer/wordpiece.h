@@ -48,36 +48,15 @@ struct WordPieceOptions {
 //         key has the wrong type
 WordPieceOptions read_tokenizer_config(const std::string& path);
 
-// Open-addressing hash table from piece bytes to id: one probe sequence over a flat array, keys compared in
-// place in one byte arena, so a lookup costs a hash of the few bytes of a word and usually one comparison.
-class PieceTable {
- public:
-  // Replaces the contents with `entries` (key -> id); keys must be distinct (the vocabulary reader checks).
-  void assign(const std::vector<std::pair<std::string_view, int32_t>>& entries);
-  // The id of key, or -1.
-  int32_t find(std::string_view key) const;
-  size_t max_key_bytes() const { return max_key_bytes_; }
-
- private:
-  struct Slot {
-    uint32_t tag = 0;     // high half of the key's hash, compared before the bytes
-    uint32_t offset = 0;  // key bytes: arena_[offset, offset + length)
-    uint32_t length = 0;
-    int32_t id = -1;  // -1: empty slot
-  };
-  std::vector<Slot> slots_;  // size a power of two, at most half full
-  std::string arena_;
-  size_t max_key_bytes_ = 0;
-};
-
 class WordPiece {
  public:
   // Loads a vocabulary: one token per line, id = line number - 1 (a trailing \r is dropped).
-  //   vocab_path: vocab.txt; throws docbert::Error naming the file (and the line) when it cannot be read, is
-  //               empty, has an empty line or a duplicate token, or lacks options.unk_token
+  //   vocab_path: vocab.txt; throws docbert::Error "<file>: ..." or "<file>:<line>: ..." when it cannot be read,
+  //               is empty, has an empty line or a duplicate token, or lacks options.unk_token
   //   options:    normalisation and special tokens (from_dir reads them from tokenizer_config.json)
   static WordPiece from_vocab(const std::string& vocab_path, const WordPieceOptions& options = {});
-  // Loads dir/vocab.txt with the options of dir/tokenizer_config.json, or the defaults when there is none.
+  // Loads dir/vocab.txt with the options of dir/tokenizer_config.json, or the defaults when there is none (an
+  // entry that exists but cannot be read, such as a dangling link into an HF cache, is an error).
   //   dir: an HF tokenizer folder (bert-base-uncased layout)
   static WordPiece from_dir(const std::string& dir);
 
@@ -118,6 +97,28 @@ class WordPiece {
   const std::string& vocab_path() const { return path_; }
 
  private:
+  // Open-addressing hash table from piece bytes to id: one probe sequence over a flat array, keys compared in
+  // place in one byte arena, so a lookup costs a hash of the few bytes of a word and usually one comparison.
+  class PieceTable {
+   public:
+    // Replaces the contents with `entries` (key -> id); keys must be distinct (the vocabulary reader checks).
+    void assign(const std::vector<std::pair<std::string_view, int32_t>>& entries);
+    // The id of key, or -1 (also when the table is empty: default-constructed or moved from).
+    int32_t find(std::string_view key) const;
+    size_t max_key_bytes() const { return max_key_bytes_; }
+
+   private:
+    struct Slot {
+      uint32_t tag = 0;     // high half of the key's hash, compared before the bytes
+      uint32_t offset = 0;  // key bytes: arena_[offset, offset + length)
+      uint32_t length = 0;
+      int32_t id = -1;  // -1: empty slot
+    };
+    std::vector<Slot> slots_;  // size a power of two, at most half full
+    std::string arena_;
+    size_t max_key_bytes_ = 0;
+  };
+
   WordPiece(std::string path, const WordPieceOptions& options, std::vector<std::string> tokens);
   int32_t special_id(int32_t id, const std::string& token) const;
   // Appends the pieces of one word (no spaces, normalised) to ids.

@@ -15,6 +15,7 @@
 #include "train/data/readers/reuters_sgml.h"
 
 #include <filesystem>
+#include <map>
 
 using namespace docbert;
 using Catch::Contains;
@@ -58,7 +59,8 @@ TEST_CASE("hedwig-tsv: each malformed row is an error naming file, line and prob
   CHECK(error_of(p, "01\tok\n011\twide\n") == "f:2: label string has 3 characters, expected 2 (one per label)");
   CHECK(error_of(p, "01\tok\n\tx\n") == "f:2: empty label string before the tab");
   CHECK(error_of(p, "01\tok\n0x\ttext\n") == "f:2: label string has 'x' at position 2; only 0 and 1 are allowed");
-  CHECK_THAT(error_of(p, "01\tok\n10\t \n"), Contains("f:2: empty text"));
+  CHECK(error_of(p, "01\tok\n10\t \n") ==
+        "f:2: empty or whitespace-only text (--allow-empty-text keeps such documents)");
   CHECK(error_of(p, "01\tok\n10\tab\xFF\n") == "f:2: invalid UTF-8 at byte 6 of the line (0xFF)");
   CHECK(error_of(p, "01\tok\n10\t\xC0\xAF overlong\n") == "f:2: invalid UTF-8 at byte 4 of the line (0xC0)");
   data::ReadOptions small;
@@ -98,6 +100,18 @@ TEST_CASE("hedwig-tsv: --skip-bad-rows counts by reason; --skip-first-row drops 
   const auto dropped = parse_tsv("label\ttext\n01\ta\n10\tb\n", first);
   CHECK(dropped.documents.size() == 3);  // 2 train + 1 test: line 1 of each file dropped
   CHECK(!with_text(dropped, "text"));
+}
+
+TEST_CASE("hedwig-tsv: the first well-formed label string fixes the width, not a header or a corrupt line") {
+  CHECK(error_of(data::parse_hedwig_tsv, "label\ttext\n01\ta\n") ==
+        "f:1: label string has 'l' at position 1; only 0 and 1 are allowed");
+  data::ReadOptions skip;
+  skip.skip_bad_rows = true;
+  const auto ds = parse_tsv("label\ttext\n01\ta\n10\tb\n011\tc\n", skip);
+  CHECK(ds.label_names == std::vector<std::string>{"0", "1"});
+  CHECK(ds.count(Split::Train) + ds.count(Split::Dev) == 2);
+  CHECK(ds.skipped.by_reason.at("bad label string") == 2);  // the header and the 3-wide row
+  CHECK(error_of(data::parse_hedwig_tsv, "label\ttext\n01\ta\n011\tc\n", skip) == "");
 }
 
 TEST_CASE("hedwig-tsv folder: missing files, empty splits, labels.txt") {
@@ -152,7 +166,6 @@ TEST_CASE("jsonl: malformed rows, unknown labels, duplicate ids") {
         "f:1: expected either \"labels\" (an array of strings) or \"label\" (a string), not both");
   CHECK(error_of(p, "{\"text\": \"a\", \"labels\": [1]}\n") ==
         "f:1: expected either \"labels\" (an array of strings) or \"label\" (a string), not both");
-  CHECK(error_of(p, "{\"text\": \"a\", \"label\": \"x\"}\n\n") == "f:2: empty line (expected a JSON object)");
   CHECK(error_of(p,
                  "{\"id\": \"d\", \"text\": \"a\", \"label\": \"x\"}\n{\"id\": \"d\", \"text\": \"b\", \"label\": "
                  "\"x\"}\n") == "f:2: document id 'd' is used twice");
@@ -167,6 +180,35 @@ TEST_CASE("jsonl: malformed rows, unknown labels, duplicate ids") {
   single.problem_type = data::ProblemType::SingleLabel;
   CHECK(error_of(p, "{\"text\": \"a\", \"labels\": [\"x\", \"y\"]}\n", single) ==
         "f:1: single-label data needs exactly one label per document, this one has 2");
+}
+
+TEST_CASE("jsonl: blank lines are skipped, and line numbers still count them") {
+  const auto p = data::parse_jsonl;
+  CHECK(error_of(p, "{\"text\": \"a\", \"label\": \"x\"}\n\n  \t\r\n{\"text\": \"b\", \"label\": \"x\"}\n\n") == "");
+  CHECK(error_of(p, "\n \n{\"text\": 1, \"label\": \"x\"}\n") == "f:3: \"text\" is missing or not a string");
+}
+
+TEST_CASE("collected labels: only the names of accepted documents become classes") {
+  data::ReadOptions skip;
+  skip.skip_bad_rows = true;
+  data::DatasetBuilder out("t", skip, std::nullopt);
+  data::parse_jsonl(
+      "{\"text\": \" \", \"label\": \"blank\"}\n{\"id\": \"d\", \"text\": \"a\", \"label\": \"x\"}\n"
+      "{\"id\": \"d\", \"text\": \"b\", \"label\": \"dup\"}\n{\"text\": \"c\", \"labels\": [\"z\", \"\"]}\n"
+      "{\"text\": \"e\", \"label\": \"y\"}\n",
+      "f", Split::Train, out);
+  data::parse_jsonl("{\"text\": \"t\", \"label\": \"x\"}\n", "g", Split::Test, out);
+  const auto ds = out.finish();
+  CHECK(ds.label_names == std::vector<std::string>{"x", "y"});  // not blank, dup or z
+  CHECK(ds.skipped.by_reason ==
+        std::map<std::string, int64_t>{{"empty text", 1}, {"duplicate id", 1}, {"empty label", 1}});
+  // An empty name is an "empty label" row whether the vocabulary is collected or fixed, in every format.
+  const data::ReadOptions defaults;
+  data::DatasetBuilder fixed("t", defaults, std::nullopt);
+  fixed.set_label_names({"x"}, "options");
+  REQUIRE_THROWS_WITH(data::parse_jsonl("{\"text\": \"a\", \"label\": \"\"}", "f", Split::Train, fixed),
+                      Catch::StartsWith("f:1: empty label name"));
+  CHECK(error_of(data::parse_r52, "\tno label\n") == "f:1: empty label name");
 }
 
 TEST_CASE("jsonl folder: sorted union of names, multi-label, ids") {
@@ -213,6 +255,18 @@ TEST_CASE("csv: RFC 4180 quoting, quoted newlines, CRLF and line numbers") {
   CHECK(error_of(p, "text,label\n\xE2\x82,x\n") == "f:2: invalid UTF-8 at byte 1 of the line (0xE2)");
 }
 
+TEST_CASE("csv: a UTF-8 byte order mark is dropped; a final CR ends the last record") {
+  const data::ReadOptions defaults;
+  data::DatasetBuilder out("t", defaults, std::nullopt);
+  data::parse_csv("\xEF\xBB\xBFtext,label\r\ns,a\r\n\"t\",a\r", "f", Split::Train, out);
+  data::parse_csv("text,label\nu,a\r", "g", Split::Test, out);
+  const auto ds = out.finish();
+  CHECK(ds.label_names == std::vector<std::string>{"a"});  // not "a\r"
+  CHECK(ds.documents.size() == 3);
+  // The mark is only dropped at the start of the file: elsewhere it is text, so a column named that way is unknown.
+  CHECK(error_of(data::parse_csv, "id,\xEF\xBB\xBFtext,label\n1,t,a\n") == "f:1: header has no 'text' column");
+}
+
 TEST_CASE("folder-per-label: layout errors, hidden files, UTF-8") {
   test::ScratchDir dir;
   const std::string root = dir.path().string();
@@ -237,6 +291,40 @@ TEST_CASE("folder-per-label: layout errors, hidden files, UTF-8") {
   std::filesystem::remove(dir.path() / "test/pos/e.txt");
   dir.write("test/stray.txt", "x");
   REQUIRE_THROWS_WITH(data::read_label_folders(root, {}), Contains("stray.txt: expected a label folder, found a file"));
+}
+
+TEST_CASE("folder-per-label: label folder and file names must be UTF-8 (they become label names and ids)") {
+  test::ScratchDir dir;
+  const std::string root = dir.path().string();
+  dir.write("train/pos/a.txt", "good");
+  dir.write("train/pos/b.txt", "also good");
+  dir.write("test/pos/b.txt", "fine");
+  dir.write("train/pos/c\xFF.txt", "named badly");
+  REQUIRE_THROWS_WITH(
+      data::read_label_folders(root, {}),
+      Catch::StartsWith(root + "/train/pos/c\xFF.txt:1: document id is not valid UTF-8 at byte 12 (0xFF)"));
+  data::ReadOptions skip;
+  skip.skip_bad_rows = true;
+  const auto ds = data::read_label_folders(root, skip);
+  CHECK(ds.skipped.by_reason.at("invalid UTF-8") == 1);
+  CHECK(ds.documents.size() == 3);
+  dir.write("test/n\xE9g/d.txt", "latin-1 folder name");
+  REQUIRE_THROWS_WITH(data::read_label_folders(root, skip),
+                      Catch::StartsWith(root + "/test/n\xE9g: label folder name is not valid UTF-8 at byte 2 (0xE9)"));
+}
+
+TEST_CASE("folder-per-label: every label folder is a class, even one whose only document is dropped") {
+  test::ScratchDir dir;
+  const std::string root = dir.path().string();
+  dir.write("train/pos/a.txt", "good");
+  dir.write("train/pos/a2.txt", "also good");
+  dir.write("train/neg/b.txt", " ");
+  dir.write("test/pos/c.txt", "fine");
+  data::ReadOptions skip;
+  skip.skip_bad_rows = true;
+  const auto ds = data::read_label_folders(root, skip);
+  CHECK(ds.label_names == std::vector<std::string>{"neg", "pos"});
+  CHECK(ds.skipped.by_reason.at("empty text") == 1);
 }
 
 TEST_CASE("reuters-sgml: malformed SGML and an unmatched dev row") {
@@ -283,6 +371,36 @@ TEST_CASE("reuters-sgml: malformed SGML and an unmatched dev row") {
   REQUIRE_THROWS_WITH(
       data::build_reuters_modapte(articles, "1\t\xC3\xBC\n1\t\xC3\xBC\n", "dev.tsv", {}),
       Catch::StartsWith("dev.tsv:2: row matches no remaining ModApte training document generated from the SGML files"));
+}
+
+TEST_CASE("load_dataset: label names are refused by formats that define their own; their file is the provenance") {
+  data::ReadOptions named;
+  named.label_names = {"a", "b"};
+  REQUIRE_THROWS_WITH(
+      data::load_dataset(test::shared_data("mini-imdb"), data::Format::Auto, named),
+      Catch::StartsWith(test::shared_data("mini-imdb") +
+                        ": label names were given (--labels), but the imdb format defines its own; only hedwig-tsv, "
+                        "jsonl and csv take them"));
+  test::ScratchDir dir;
+  dir.write("train.tsv", "10\ta\n01\tb\n10\tc\n");
+  dir.write("test.tsv", "01\td\n");
+  named.label_names_source = "my-labels.txt";
+  CHECK(data::load_dataset(dir.path().string(), data::Format::Auto, named).provenance.at("label_names") ==
+        "my-labels.txt");
+  named.label_names_source.clear();
+  CHECK(data::load_dataset(dir.path().string(), data::Format::Auto, named).provenance.at("label_names") ==
+        "given in the options");
+}
+
+TEST_CASE("default_dataset_name: the folder a path names, '.' and '..' included") {
+  const std::string here = std::filesystem::current_path().filename().string();
+  CHECK(data::default_dataset_name(".") == here);
+  CHECK(data::default_dataset_name("./") == here);
+  CHECK(data::default_dataset_name("sub/..") == here);
+  CHECK(data::default_dataset_name("a/b//") == "b");
+  CHECK(data::default_dataset_name("/") == "dataset");
+  CHECK(data::default_dataset_name("/data/r\xE9uters") == "r\xEF\xBF\xBDuters");  // Latin-1 byte -> U+FFFD
+  CHECK(data::default_document_id(Split::Dev, 7) == "dev:7");
 }
 
 TEST_CASE("load_dataset: format names and detection errors") {

@@ -8,8 +8,11 @@
 #include "train/data/readers/r8_r52.h"
 
 #include <algorithm>
+#include <limits>
 #include <numeric>
 #include <set>
+#include <string>
+#include <utility>
 #include <vector>
 
 using docbert::DType;
@@ -210,4 +213,40 @@ TEST_CASE("batching: small and broken inputs", "[batching]") {
   CollateOptions f32;
   f32.index_dtype = DType::F32;
   CHECK_THROWS_WITH(collate_padded(docs, {0}, f32), Catch::Contains("index_dtype f32"));
+}
+
+TEST_CASE("batching: huge batch_size and pool_batches do not overflow the pool size", "[batching]") {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  const Docs docs = docs_of_lengths({3, 1, 2, 5});
+  // batch_size * pool_batches would overflow int64; the pool is all (kept) documents either way.
+  for (const auto& [batch_size, pool_batches] :
+       std::vector<std::pair<int64_t, int64_t>>{{kMax / 2, 4}, {2, kMax}, {kMax, kMax}, {3, kMax / 2}}) {
+    BatchPlanOptions o = bucketed(batch_size, 7);
+    o.pool_batches = pool_batches;
+    const Plan plan = plan_epoch(docs, 0, o);
+    CHECK(flatten(plan).size() == docs.size());
+    for (const auto& b : plan) {
+      CHECK(std::is_sorted(b.begin(), b.end(), [&](int64_t x, int64_t y) {
+        return docs[static_cast<size_t>(x)].size() > docs[static_cast<size_t>(y)].size();
+      }));
+    }
+  }
+  BatchPlanOptions o = bucketed(2, 7);
+  o.pool_batches = kMax;
+  o.drop_last = true;
+  CHECK(plan_epoch(docs, 0, o).size() == 2);
+}
+
+TEST_CASE("batching: a huge pad_to_multiple is an error, not an overflow", "[batching]") {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  const Docs docs = docs_of_lengths({3, 1, 2, 5});
+  // Rounding 5 up to a multiple of kMax or kMax - 1 would overflow int64; kMax / 2 fits but 2 * T ids do not.
+  CollateOptions pad;
+  for (const int64_t multiple : {kMax, kMax - 1, kMax / 2}) {
+    pad.pad_to_multiple = multiple;
+    CHECK_THROWS_WITH(collate_padded(docs, {0, 3}, pad),
+                      Catch::Contains("to a multiple of pad_to_multiple " + std::to_string(multiple) + " exceeds"));
+  }
+  pad.pad_to_multiple = 4;
+  CHECK(collate_padded(docs, {0, 3}, pad).ids.shape() == docbert::Shape{2, 8});
 }

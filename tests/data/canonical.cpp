@@ -52,7 +52,7 @@ TEST_CASE("canonical: R52 and a skipped-row dataset survive save and load unchan
   const std::string out2 = (dir.path() / "small").string();
   data::save_canonical(small, out2);
   require_equal(small, data::load_canonical(out2));
-  const std::string json = data::read_file(out2 + "/dataset.json", "test");
+  const std::string json = docbert::read_file(out2 + "/dataset.json", "test");
   CHECK_THAT(json, Contains("\"format\": \"docbert-dataset\"") && Contains("\"missing tab\": 1"));
   const auto train_lines = test::file_lines(out2 + "/train.jsonl");
   CHECK(train_lines.front().rfind("{\"id\":\"train:", 0) == 0);
@@ -68,7 +68,7 @@ TEST_CASE("canonical: refusals and broken folders") {
   REQUIRE_THROWS_WITH(data::save_canonical(ds, root + "/notes.txt"), Contains("exists and is not a folder"));
   const std::string out = root + "/imdb";
   data::save_canonical(ds, out);
-  const std::string meta = data::read_file(out + "/dataset.json", "test");
+  const std::string meta = docbert::read_file(out + "/dataset.json", "test");
   dir.write("imdb/dataset.json", std::string(meta).replace(meta.find("\"version\": 1"), 12, "\"version\": 7"));
   REQUIRE_THROWS_WITH(data::load_canonical(out), Contains("unsupported version"));
   dir.write("imdb/dataset.json", meta);
@@ -76,6 +76,41 @@ TEST_CASE("canonical: refusals and broken folders") {
   REQUIRE_THROWS_WITH(data::load_canonical(out), Contains("test.jsonl:1: unknown label '11'"));
   dir.write("imdb/test.jsonl", "{\"id\": \"x\", \"text\": \"t\", \"labels\": [\"10\"]}\n");
   REQUIRE_THROWS_WITH(data::load_canonical(out), Contains("dataset.json says 100 test documents, test.jsonl has 1"));
+  dir.write("imdb/test.jsonl",
+            docbert::read_file((std::filesystem::path(test::shared_data("mini-imdb")) / "test.txt").string(), "x"));
+  const std::string single = "\"problem_type\": \"single_label_classification\"";
+  dir.write("imdb/dataset.json",
+            std::string(meta).replace(meta.find(single), single.size(), "\"problem_type\": \"singel\""));
+  REQUIRE_THROWS_WITH(data::load_canonical(out),
+                      Catch::StartsWith(out + "/dataset.json: unknown problem type 'singel'"));
+}
+
+TEST_CASE("canonical: paths that are not UTF-8 are stored with U+FFFD; an unwritable value writes nothing") {
+  test::ScratchDir dir;
+  dir.write("r\xE9uters/train.tsv", "10\ta\n01\tb\n10\tc\n");
+  dir.write("r\xE9uters/test.tsv", "01\td\n");
+  const std::string input = (dir.path() / "r\xE9uters").string();
+  const auto ds = data::load_dataset(input, data::Format::Auto, {});
+  CHECK(ds.name == "r\xEF\xBF\xBDuters");
+  CHECK(ds.provenance.at("source") == (dir.path() / "r\xEF\xBF\xBDuters").string());
+  const std::string out = (dir.path() / "out").string();
+  data::save_canonical(ds, out);
+  require_equal(ds, data::load_canonical(out));
+
+  // Values that only a caller can make invalid: nothing is written, the folder and the field are named.
+  data::Dataset bad = ds;
+  bad.name = "n\xFF";
+  const std::string fresh = (dir.path() / "fresh").string();
+  REQUIRE_THROWS_WITH(
+      data::save_canonical(bad, fresh),
+      Catch::StartsWith(fresh + ": cannot save dataset.json: /name is not valid UTF-8 (nothing was written)"));
+  CHECK(!std::filesystem::exists(fresh));
+  bad = ds;
+  bad.documents.front().id = "i\xFF";
+  REQUIRE_THROWS_WITH(
+      data::save_canonical(bad, out),
+      Catch::StartsWith(out + ": cannot save train.jsonl, line 1: /id is not valid UTF-8 (nothing was written)"));
+  require_equal(ds, data::load_canonical(out));  // the earlier save is intact
 }
 
 TEST_CASE("stats: counts, cardinality, percentiles, label counts and the optional WordPiece rows") {

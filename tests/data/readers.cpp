@@ -34,7 +34,7 @@ const data::Document& find_id(const data::Dataset& ds, const std::string& id) {
 // Checks that split `s`, written as hedwig TSV rows each followed by `eol`, is byte for byte the file at `path`,
 // and reports the first differing line (printing two 3,000-row files would drown it).
 void check_rows_equal_file(const data::Dataset& ds, Split s, const std::string& path, const std::string& eol) {
-  const std::string content = data::read_file(path, "DocBERT TSV");
+  const std::string content = docbert::read_file(path, "DocBERT TSV");
   std::string ours;
   for (const auto* d : ds.split(s)) ours += data::hedwig_tsv_row(*d, ds.num_labels()) + eol;
   if (ours == content) return;
@@ -166,8 +166,8 @@ TEST_CASE("imdb: 100/100/100 reviews, ratings 1-10") {
 TEST_CASE("hedwig-tsv: DocBERT's own Reuters test file reads back as the SGML reader's test split") {
   test::ScratchDir dir;
   const std::string split_dir = test::shared_data("reuters21578/docbert-split");
-  const std::string test_tsv = data::read_file(split_dir + "/reuters_test.tsv", "test");
-  dir.write("train.tsv", data::read_file(split_dir + "/reuters_validation.tsv", "test"));
+  const std::string test_tsv = docbert::read_file(split_dir + "/reuters_test.tsv", "test");
+  dir.write("train.tsv", docbert::read_file(split_dir + "/reuters_validation.tsv", "test"));
   dir.write("test.tsv", test_tsv);
   data::ReadOptions options;
   options.allow_empty_text = true;  // DocBERT keeps the UNPROC articles

@@ -150,20 +150,23 @@ TEST_CASE("WordPiece::encode: special tokens and head, tail and head+tail trunca
 
 TEST_CASE("WordPiece: broken vocabularies and configs name the file and the problem", "[tokenizer]") {
   ScratchDir dir;
-  CHECK_THAT(message_of([&] { WordPiece::from_vocab((dir.path() / "missing.txt").string()); }),
-             Catch::Contains("cannot read vocabulary") && Catch::Contains("missing.txt"));
-  CHECK_THAT(message_of([&] { WordPiece::from_vocab(dir.write("empty.txt", "")); }),
-             Catch::Contains("empty.txt' is empty"));
-  CHECK_THAT(message_of([&] { WordPiece::from_vocab(dir.write("dup.txt", "[UNK]\na\nb\na\n")); }),
-             Catch::Contains("dup.txt' line 4: duplicate token 'a' (first on line 2)"));
-  CHECK_THAT(message_of([&] { WordPiece::from_vocab(dir.write("gap.txt", "[UNK]\n\nb\n")); }),
-             Catch::Contains("gap.txt' line 2: empty token"));
+  const std::string missing = dir.file("missing.txt");
+  CHECK(message_of([&] { WordPiece::from_vocab(missing); }) == missing + ": vocabulary not found");
+  CHECK(message_of([&] { WordPiece::from_vocab(dir.path().string()); }) ==
+        dir.path().string() + ": vocabulary is not a regular file");
+  const std::string empty = dir.write("empty.txt", "");
+  CHECK(message_of([&] { WordPiece::from_vocab(empty); }) == empty + ": vocabulary is empty");
+  const std::string dup = dir.write("dup.txt", "[UNK]\na\nb\na\n");
+  CHECK(message_of([&] { WordPiece::from_vocab(dup); }) == dup + ":4: duplicate token 'a' (first on line 2)");
+  const std::string gap = dir.write("gap.txt", "[UNK]\n\nb\n");
+  CHECK(message_of([&] { WordPiece::from_vocab(gap); }) == gap + ":2: empty token");
   CHECK_THAT(message_of([&] { WordPiece::from_vocab(dir.write("nounk.txt", "a\nb\n")); }),
-             Catch::Contains("nounk.txt' has no unknown token '[UNK]'"));
+             Catch::Contains("nounk.txt: vocabulary has no unknown token '[UNK]'"));
   const WordPiece no_cls = WordPiece::from_vocab(dir.write("nocls.txt", "[UNK]\r\na\r\n"));  // CRLF is fine
   CHECK(no_cls.tokenize("a") == Strings{"a"});
   CHECK(no_cls.encode("a", 0) == std::vector<int32_t>{1});
-  CHECK_THAT(message_of([&] { no_cls.encode("a", 512); }), Catch::Contains("nocls.txt' has no special token '[CLS]'"));
+  CHECK_THAT(message_of([&] { no_cls.encode("a", 512); }),
+             Catch::Contains("nocls.txt: vocabulary has no special token '[CLS]'"));
 
   CHECK_THAT(message_of([&] { read_tokenizer_config(dir.write("bad.json", "{\"do_lower_case\": tru")); }),
              Catch::Contains("bad.json: malformed JSON"));
@@ -189,4 +192,35 @@ TEST_CASE("WordPiece::from_dir reads tokenizer_config.json like HF", "[tokenizer
   CHECK_FALSE(wp.basic_tokenizer().strips_accents());
   CHECK(wp.tokenize("Hello hello HELLO") == Strings{"Hello", "hello", "<unk>"});
   CHECK(wp.unk_id() == 17);
+}
+
+TEST_CASE("WordPiece::from_dir: a tokenizer_config.json that exists but cannot be read is an error", "[tokenizer]") {
+  ScratchDir dir;
+  dir.write("vocab.txt", kVocab);
+  const std::string config = dir.file("tokenizer_config.json");
+  // A dangling link, as a missing blob of an HF cache snapshot leaves: not a silent fallback to uncased defaults.
+  fs::create_symlink(dir.file("missing-blob"), config);
+  CHECK(message_of([&] { WordPiece::from_dir(dir.path().string()); }) == config + ": tokenizer config not found");
+  fs::remove(config);
+  fs::create_directory(config);
+  CHECK(message_of([&] { WordPiece::from_dir(dir.path().string()); }) ==
+        config + ": tokenizer config is not a regular file");
+}
+
+TEST_CASE("WordPiece: a moved-from tokenizer's empty lookup tables find nothing", "[tokenizer]") {
+  ScratchDir dir;
+  WordPiece wp = WordPiece::from_vocab(dir.write("vocab.txt", kVocab));
+  const WordPiece moved = std::move(wp);
+  CHECK(moved.contains("hello"));
+  CHECK_FALSE(wp.contains("hello"));  // used after the move on purpose: an empty table must not be indexed
+}
+
+// Needs about 8.5 GB of memory and half a minute, so it runs only when asked: test_tokenizer "[4gib]".
+TEST_CASE("BasicTokenizer: words of more than 4 GiB are an error, not wrapped offsets", "[tokenizer][.][4gib]") {
+  const BasicTokenizer basic;
+  const std::string text(size_t{1} << 32, 'a');  // one word of 2^32 bytes: its end offset is 2^32
+  Words words;
+  words.bytes.reserve(text.size());  // split keeps the capacity, so the bytes never reallocate
+  CHECK_THAT(message_of([&] { basic.split(text, words); }),
+             Catch::Contains("the words of one text take 4294967296 bytes after normalisation; at most 4294967295"));
 }

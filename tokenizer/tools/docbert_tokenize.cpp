@@ -9,7 +9,9 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <string>
 
@@ -43,24 +45,41 @@ int run(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   CLI11_PARSE(app, argc, argv);
   DOCBERT_CHECK(!vocab.empty() || !dir.empty(), "one of --vocab FILE or --dir DIR is required");
+  // Checked here rather than by encode(), so that bad options fail on empty input too and the errors name the flags.
+  DOCBERT_CHECK(max_seq_len == 0 || max_seq_len >= 2,
+                "--max-seq-len must be 0 (every piece, no special tokens) or at least 2 ([CLS] and [SEP]), got {}",
+                max_seq_len);
+  const auto mode = docbert::tok::parse_truncation(truncation);
+  DOCBERT_CHECK(mode != docbert::tok::Truncation::HeadTail || max_seq_len == 0 || head_pieces <= max_seq_len - 2,
+                "--head-pieces {} must be at most --max-seq-len - 2 = {} with --truncation head+tail", head_pieces,
+                max_seq_len - 2);
 
   docbert::tok::WordPieceOptions options;
   options.lower_case = !cased;
   const WordPiece wp = dir.empty() ? WordPiece::from_vocab(vocab, options) : WordPiece::from_dir(dir);
-  const auto mode = docbert::tok::parse_truncation(truncation);
+  if (max_seq_len > 0) {
+    for (const std::string* t : {&wp.options().cls_token, &wp.options().sep_token}) {
+      DOCBERT_CHECK(wp.contains(*t),
+                    "{}: vocabulary has no '{}', which --max-seq-len {} needs (0 gives the pieces alone)",
+                    wp.vocab_path(), *t, max_seq_len);
+    }
+  }
   std::ios::sync_with_stdio(false);
   std::string line;
   fmt::memory_buffer out;
+  const auto write_out = [&] {
+    if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size()) {
+      DOCBERT_THROW("writing the output failed: {}", std::strerror(errno));
+    }
+    out.clear();
+  };
   while (std::getline(std::cin, line)) {
     const auto ids = wp.encode(line, max_seq_len, mode, head_pieces);
     fmt::format_to(std::back_inserter(out), "[{}]\n", fmt::join(ids, ","));
-    if (out.size() > (1 << 16)) {
-      std::fwrite(out.data(), 1, out.size(), stdout);
-      out.clear();
-    }
+    if (out.size() > (1 << 16)) write_out();
   }
-  std::fwrite(out.data(), 1, out.size(), stdout);
-  DOCBERT_CHECK(std::fflush(stdout) == 0, "cannot write the ids to stdout");
+  write_out();
+  DOCBERT_CHECK(std::fflush(stdout) == 0, "writing the output failed: {}", std::strerror(errno));
   return 0;
 }
 

@@ -82,7 +82,9 @@ std::vector<std::vector<int64_t>> plan_epoch(const std::vector<std::vector<int32
   }
   seeded_shuffle(order, options.seed, order_offset(epoch, 0));
   order.resize(static_cast<size_t>(kept));
-  const int64_t pool = options.batch_size * options.pool_batches;
+  // A pool never needs more than the kept documents; capping before multiplying keeps the product from overflowing.
+  const int64_t pool =
+      options.pool_batches > (kept - 1) / options.batch_size ? kept : options.batch_size * options.pool_batches;
   for (int64_t p = 0; p < kept; p += pool)
     std::stable_sort(order.begin() + p, order.begin() + std::min(kept, p + pool), longer);
   std::vector<std::vector<int64_t>> batches = cut(order, options.batch_size);
@@ -97,7 +99,14 @@ PaddedBatch collate_padded(const std::vector<std::vector<int32_t>>& docs, const 
   const std::vector<int64_t> lengths = batch_lengths(docs, batch, options);
   const int64_t B = static_cast<int64_t>(batch.size());
   const int64_t longest = *std::max_element(lengths.begin(), lengths.end());
-  const int64_t T = (longest + options.pad_to_multiple - 1) / options.pad_to_multiple * options.pad_to_multiple;
+  const int64_t multiple = options.pad_to_multiple;
+  const int64_t round_up = longest % multiple == 0 ? 0 : multiple - longest % multiple;
+  // B * T ids must fit a vector; written as a division so that neither the rounding nor the product can overflow.
+  const auto max_ids = static_cast<int64_t>(std::vector<int64_t>().max_size());
+  DOCBERT_CHECK(longest <= max_ids / B - round_up,
+                "batching: padding {} documents of up to {} tokens to a multiple of pad_to_multiple {} exceeds {} ids",
+                B, longest, multiple, max_ids);
+  const int64_t T = longest + round_up;
   std::vector<int64_t> ids(static_cast<size_t>(B * T), options.pad_id), mask(static_cast<size_t>(B * T), 0);
   for (int64_t b = 0; b < B; ++b) {
     const std::vector<int32_t>& doc = docs[static_cast<size_t>(batch[static_cast<size_t>(b)])];

@@ -76,7 +76,8 @@ struct PackedBatch {
   std::vector<int64_t> documents;  // as in PaddedBatch
 };
 
-// Collates one batch of plan_epoch. Throws when `batch` is empty or names a document that is out of range or empty.
+// Collates one batch of plan_epoch. Throws when `batch` is empty or names a document that is out of range or empty,
+// or when the (B, T) block would exceed the largest std::vector (a huge pad_to_multiple).
 //   docs    token ids per document
 //   batch   document indices (a batch of plan_epoch, or any other list)
 //   options see CollateOptions; pad_to_multiple >= 1, index_dtype I32 or I64

@@ -37,6 +37,26 @@ void write_atomically(const fs::path& path, const std::string& content) {
   DOCBERT_CHECK(!ec, "{}: cannot rename to {}: {}", tmp.string(), path.string(), ec.message());
 }
 
+// j.dump(indent). nlohmann refuses strings that are not UTF-8 with a message naming no value: that becomes an
+// error naming the output folder `dir`, the place `where` (file and line) and the JSON pointer of the value.
+template <class Json>
+std::string dump(const Json& j, int indent, const std::string& dir, const std::string& where) {
+  try {
+    return j.dump(indent);
+  } catch (const json::exception& e) {
+    const Json leaves = j.flatten();
+    for (const auto& [pointer, value] : leaves.items()) {
+      try {
+        value.dump();
+      } catch (const json::exception& bad) {
+        DOCBERT_THROW("{}: cannot save {}: {} is not valid UTF-8 (nothing was written): {}", dir, where, pointer,
+                      bad.what());
+      }
+    }
+    DOCBERT_THROW("{}: cannot save {} (nothing was written): {}", dir, where, e.what());
+  }
+}
+
 // Member `key` of object `j` with the JSON type `is`, or a clear error naming `path`.
 const json& member(const json& j, const char* key, bool (json::*is)() const noexcept, const char* type,
                    const std::string& path) {
@@ -56,7 +76,8 @@ void save_canonical(const Dataset& ds, const std::string& dir) {
     DOCBERT_CHECK(fs::is_empty(root) || is_canonical_folder(dir),
                   "{}: refusing to write into a non-empty folder that is not a dataset folder (no dataset.json)", dir);
   }
-  fs::create_directories(root);
+  // Everything is serialised before the first file is written: a value that cannot be written then leaves the
+  // folder as it was, never split files without their dataset.json.
   nlohmann::ordered_json meta = {{"format", kCanonicalFormat},
                                  {"version", kCanonicalVersion},
                                  {"name", ds.name},
@@ -65,9 +86,12 @@ void save_canonical(const Dataset& ds, const std::string& dir) {
                                  {"splits", nlohmann::ordered_json::object()},
                                  {"skipped", ds.skipped.by_reason},
                                  {"provenance", ds.provenance}};
+  for (Split s : kSplits) meta["splits"][split_name(s)] = {{"file", split_file(s)}, {"documents", ds.count(s)}};
+  const std::string meta_text = dump(meta, 2, dir, "dataset.json") + "\n";
+  std::array<std::string, 3> split_text;
   for (Split s : kSplits) {
-    std::string lines;
-    int64_t count = 0;
+    std::string& lines = split_text[static_cast<size_t>(s)];
+    int64_t line = 0;
     for (const Document* d : ds.split(s)) {
       json names = json::array();
       for (int32_t l : d->labels) {
@@ -75,15 +99,14 @@ void save_canonical(const Dataset& ds, const std::string& dir) {
                       ds.num_labels());
         names.push_back(ds.label_names[static_cast<size_t>(l)]);
       }
-      lines += json{{"id", d->id}, {"labels", std::move(names)}, {"text", d->text}}.dump(-1, ' ', false,
-                                                                                         json::error_handler_t::strict);
+      lines += dump(json{{"id", d->id}, {"labels", std::move(names)}, {"text", d->text}}, -1, dir,
+                    fmt::format("{}, line {}", split_file(s), ++line));
       lines += '\n';
-      ++count;
     }
-    write_atomically(root / split_file(s), lines);
-    meta["splits"][split_name(s)] = {{"file", split_file(s)}, {"documents", count}};
   }
-  write_atomically(root / "dataset.json", meta.dump(2) + "\n");
+  fs::create_directories(root);
+  for (Split s : kSplits) write_atomically(root / split_file(s), split_text[static_cast<size_t>(s)]);
+  write_atomically(root / "dataset.json", meta_text);
 }
 
 Dataset parse_canonical(std::string_view dataset_json, const std::array<std::string_view, 3>& split_jsonl,
@@ -105,8 +128,13 @@ Dataset parse_canonical(std::string_view dataset_json, const std::array<std::str
   ReadOptions options;
   options.max_line_bytes = std::numeric_limits<int64_t>::max();
   options.allow_empty_text = true;
-  options.problem_type =
-      parse_problem_type(member(meta, "problem_type", &json::is_string, "a string", meta_path).get<std::string>());
+  const std::string problem_type =
+      member(meta, "problem_type", &json::is_string, "a string", meta_path).get<std::string>();
+  try {
+    options.problem_type = parse_problem_type(problem_type);
+  } catch (const Error& e) {
+    DOCBERT_THROW("{}: {}", meta_path, e.message());
+  }
   DatasetBuilder out(member(meta, "name", &json::is_string, "a string", meta_path).get<std::string>(), options,
                      std::nullopt);
   const json& names = member(meta, "label_names", &json::is_array, "an array", meta_path);

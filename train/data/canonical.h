@@ -20,9 +20,11 @@ namespace docbert::data {
 inline constexpr const char* kCanonicalFormat = "docbert-dataset";
 inline constexpr int kCanonicalVersion = 1;
 
-// Writes `ds` to folder `dir`, creating it if needed. Each file is written to "<file>.tmp" and renamed over
-// the old one, so a reader never sees half a file; dataset.json goes last. Refuses (throws) when `dir` is a
-// file, or a non-empty folder without dataset.json (not a dataset folder, so not ours to overwrite).
+// Writes `ds` to folder `dir`, creating it if needed. Every file is serialised before any is written; a string
+// that is not valid UTF-8 throws, naming `dir`, the file (and line) and the field. Each file is written to
+// "<file>.tmp" and renamed over the old one, so a reader never sees half a file; dataset.json goes last. Refuses
+// (throws) when `dir` is a file, or a non-empty folder without dataset.json (not a dataset folder, so not ours to
+// overwrite).
 void save_canonical(const Dataset& ds, const std::string& dir);
 
 // True when `dir` holds a dataset.json.

@@ -2,6 +2,8 @@
 
 #include "engine/error.h"
 
+#include <algorithm>
+
 namespace docbert::data {
 
 const char* split_name(Split s) {
@@ -53,6 +55,11 @@ int64_t Dataset::count(Split s) const {
   int64_t n = 0;
   for (const auto& d : documents) n += d.split == s;
   return n;
+}
+
+void group_by_split(std::vector<Document>& documents) {
+  std::stable_sort(documents.begin(), documents.end(),
+                   [](const Document& a, const Document& b) { return a.split < b.split; });
 }
 
 VocabSource parse_vocab_source(const std::string& name) {

@@ -45,6 +45,9 @@ struct Dataset {
   int num_labels() const { return static_cast<int>(label_names.size()); }
 };
 
+// Orders `documents` train, dev, test; stable, so each split keeps reader order.
+void group_by_split(std::vector<Document>& documents);
+
 // Which documents a student vocabulary (word vocabulary or SentencePiece model) is counted over. Train is docbert's
 // default: no dev or test word shapes the model. AllSplits is hedwig's choice (torchtext's
 // build_vocab(train, dev, test)), for reproducing its LSTM numbers.

@@ -11,11 +11,13 @@
 namespace docbert::data {
 
 std::string default_dataset_name(const std::string& path) {
-  std::filesystem::path p(path);
+  std::filesystem::path p = std::filesystem::absolute(path).lexically_normal();
   while (p.has_relative_path() && p.filename().empty()) p = p.parent_path();
   const std::string name = p.filename().string();
-  return name.empty() || name == "." || name == ".." ? "dataset" : name;
+  return name.empty() ? "dataset" : to_valid_utf8(name);  // empty: the root folder
 }
+
+std::string default_document_id(Split split, int64_t line) { return fmt::format("{}:{}", split_name(split), line); }
 
 DatasetBuilder::DatasetBuilder(std::string name, const ReadOptions& options, std::optional<ProblemType> reader_type)
     : name_(std::move(name)), options_(options), type_(options.problem_type ? options.problem_type : reader_type) {}
@@ -33,6 +35,10 @@ void DatasetBuilder::set_label_names(std::vector<std::string> names, const std::
 }
 
 int32_t DatasetBuilder::label_index(std::string_view name, const std::string& source, int64_t line) {
+  if (name.empty()) {
+    bad_row(source, line, "empty label", "empty label name");
+    return -1;
+  }
   const auto it = label_ids_.find(std::string(name));
   if (it != label_ids_.end()) return it->second;
   if (labels_fixed_) {
@@ -40,10 +46,7 @@ int32_t DatasetBuilder::label_index(std::string_view name, const std::string& so
             fmt::format("unknown label '{}' (not among the {} label names)", name, label_names_.size()));
     return -1;
   }
-  if (name.empty()) {
-    bad_row(source, line, "empty label", "empty label name");
-    return -1;
-  }
+  // Provisional: finish() keeps only the names that accepted documents use.
   const auto id = static_cast<int32_t>(label_names_.size());
   label_names_.emplace_back(name);
   label_ids_.emplace(std::string(name), id);
@@ -73,6 +76,10 @@ bool DatasetBuilder::accept_line(std::string_view line, const std::string& sourc
   return true;
 }
 
+void DatasetBuilder::set_provenance(const std::string& key, const std::string& value) {
+  provenance_[key] = to_valid_utf8(value);
+}
+
 void DatasetBuilder::begin_split(Split split, const std::string& source) {
   split_sources_[static_cast<int>(split)].push_back(source);
 }
@@ -82,8 +89,15 @@ bool DatasetBuilder::add(Document doc, const std::string& source, int64_t line) 
     bad_row(source, line, "invalid UTF-8", "text is not valid UTF-8");
     return false;
   }
+  // Ids built from file names (the folder format) need not be UTF-8.
+  if (const size_t bad = invalid_utf8_offset(doc.id); bad != std::string_view::npos) {
+    bad_row(source, line, "invalid UTF-8",
+            fmt::format("document id is not valid UTF-8 at byte {} (0x{:02X})", bad + 1,
+                        static_cast<unsigned char>(doc.id[bad])));
+    return false;
+  }
   if (!options_.allow_empty_text && doc.text.find_first_not_of(" \t\n\r\v\f") == std::string::npos) {
-    bad_row(source, line, "empty text", "empty text (--allow-empty-text keeps such documents)");
+    bad_row(source, line, "empty text", "empty or whitespace-only text (--allow-empty-text keeps such documents)");
     return false;
   }
   std::sort(doc.labels.begin(), doc.labels.end());
@@ -109,11 +123,16 @@ Dataset DatasetBuilder::finish() {
   Dataset ds;
   ds.name = name_;
   if (!labels_fixed_) {
-    // Collected names: sort them and renumber every document.
-    std::vector<int32_t> order(label_names_.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int32_t>(i);
+    // Collected names: keep those the accepted documents use (a rejected row's new name is no class), sort them
+    // and renumber every document.
+    std::vector<bool> used(label_names_.size());
+    for (const auto& d : documents_)
+      for (int32_t l : d.labels) used[static_cast<size_t>(l)] = true;
+    std::vector<int32_t> order;
+    for (size_t i = 0; i < used.size(); ++i)
+      if (used[i]) order.push_back(static_cast<int32_t>(i));
     std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return label_names_[a] < label_names_[b]; });
-    std::vector<int32_t> new_id(order.size());
+    std::vector<int32_t> new_id(label_names_.size(), -1);
     for (size_t i = 0; i < order.size(); ++i) new_id[order[i]] = static_cast<int32_t>(i);
     for (auto& d : documents_) {
       for (auto& l : d.labels) l = new_id[l];
@@ -131,8 +150,7 @@ Dataset DatasetBuilder::finish() {
     ds.problem_type = one_each ? ProblemType::SingleLabel : ProblemType::MultiLabel;
   }
   ds.documents = std::move(documents_);
-  std::stable_sort(ds.documents.begin(), ds.documents.end(),
-                   [](const Document& a, const Document& b) { return a.split < b.split; });
+  group_by_split(ds.documents);
   ds.skipped = skipped_;
   ds.provenance = provenance_;
   for (Split s : {Split::Train, Split::Dev, Split::Test}) {

@@ -1,8 +1,8 @@
 // train/data/dataset_builder.h: what every reader shares between parsing rows and returning a Dataset.
 //
 // It owns the bad-row policy (throw "<source>:<line>: <problem>" or count a skip), the label vocabulary (fixed
-// up front, or collected and sorted at the end), the per-document checks (valid UTF-8, non-empty text, unique
-// id, one label for single-label data) and the final shape: documents grouped train, dev, test, each in
+// up front, or collected and sorted at the end), the per-document checks (valid UTF-8 text and id, non-empty
+// text, unique id, one label for single-label data) and the final shape: documents grouped train, dev, test, each in
 // reader order, a dev split carved from train when the source has none, no empty split.
 #pragma once
 
@@ -20,8 +20,12 @@
 
 namespace docbert::data {
 
-// The last component of `path`, ignoring trailing slashes: the default Dataset::name of folder formats.
+// The last component of the absolute, normalised `path` ("." names the current folder), made valid UTF-8: the
+// default Dataset::name of folder formats.
 std::string default_dataset_name(const std::string& path);
+
+// "<split>:<line>", the id of a document from a format without its own ids.
+std::string default_document_id(Split split, int64_t line);
 
 class DatasetBuilder {
  public:
@@ -33,13 +37,14 @@ class DatasetBuilder {
   const ReadOptions& options() const { return options_; }
 
   // Fixes the label vocabulary (index = position); later names outside it are bad rows. Throws, naming
-  // `source`, on an empty or duplicate name. Without a call, names are collected and sorted at finish().
+  // `source`, on an empty or duplicate name. Without a call, the names of the accepted documents are collected
+  // and sorted at finish(): a name seen only in rejected rows is not a class.
   void set_label_names(std::vector<std::string> names, const std::string& source);
   bool labels_fixed() const { return labels_fixed_; }
   int num_labels() const { return static_cast<int>(label_names_.size()); }
 
-  // Index of label `name` for the row at source:line, or -1 after bad_row() when the vocabulary is fixed and
-  // lacks it.
+  // Index of label `name` for the row at source:line, or -1 after bad_row() when the name is empty or the
+  // vocabulary is fixed and lacks it.
   int32_t label_index(std::string_view name, const std::string& source, int64_t line);
 
   // The bad-row policy: throws docbert::Error "<source>:<line>: <problem>", or, with options.skip_bad_rows,
@@ -56,8 +61,8 @@ class DatasetBuilder {
   // Adds `doc` (labels may be unsorted and repeat) after the document checks; returns false after bad_row().
   bool add(Document doc, const std::string& source, int64_t line);
 
-  // Records where the data came from (Dataset::provenance).
-  void set_provenance(const std::string& key, const std::string& value) { provenance_[key] = value; }
+  // Records where the data came from (Dataset::provenance); `value` is made valid UTF-8 (paths need not be).
+  void set_provenance(const std::string& key, const std::string& value);
 
   // Returns the dataset: sorts a collected vocabulary, groups splits, carves dev when none was read, and
   // throws when train or test (or a dev that was read) has no documents.

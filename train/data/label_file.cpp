@@ -28,8 +28,9 @@ std::vector<std::string> parse_label_names(std::string_view content, const std::
 
 void use_label_names(DatasetBuilder& out, const std::string& folder) {
   if (!out.options().label_names.empty()) {
-    out.set_label_names(out.options().label_names, "the label names given in the options");
-    out.set_provenance("label_names", "given in the options");
+    const std::string& source = out.options().label_names_source;
+    out.set_label_names(out.options().label_names, source.empty() ? "the label names given in the options" : source);
+    out.set_provenance("label_names", source.empty() ? "given in the options" : source);
     return;
   }
   const std::string path = (std::filesystem::path(folder) / "labels.txt").string();

@@ -68,6 +68,11 @@ Format detect_format(const std::string& path) {
 
 Dataset load_dataset(const std::string& path, Format format, const ReadOptions& options) {
   if (format == Format::Auto) format = detect_format(path);
+  DOCBERT_CHECK(
+      options.label_names.empty() || format == Format::HedwigTsv || format == Format::Jsonl || format == Format::Csv,
+      "{}: label names were given (--labels), but the {} format defines its own; only hedwig-tsv, jsonl "
+      "and csv take them",
+      path, format_name(format));
   switch (format) {
     case Format::Canonical:
       return load_canonical(path);

@@ -21,7 +21,8 @@ Format parse_format(const std::string& name);  // throws naming the accepted nam
 Format detect_format(const std::string& path);
 
 // Reads the dataset at folder `path` in `format` (Auto: detect_format). `options` apply to every format but
-// canonical, which is read strictly (train/data/canonical.h). Readers document their layouts in
+// canonical, which is read strictly (train/data/canonical.h); options.label_names is refused for formats that
+// define their own label names (all but hedwig-tsv, jsonl and csv). Readers document their layouts in
 // train/data/readers/*.h.
 Dataset load_dataset(const std::string& path, Format format, const ReadOptions& options);
 

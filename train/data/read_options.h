@@ -28,8 +28,12 @@ struct ReadOptions {
   // Forces the problem type; unset = the reader's own (Reuters multi, R8/R52/IMDB/folder single) or, for
   // hedwig TSV, JSONL and CSV, single-label exactly when every document has one label.
   std::optional<ProblemType> problem_type;
-  // Label names in index order; overrides a labels.txt beside hedwig TSV, JSONL and CSV files.
+  // Label names in index order; overrides a labels.txt beside hedwig TSV, JSONL and CSV files. Other formats
+  // define their own names, so load_dataset() refuses them there.
   std::vector<std::string> label_names;
+  // Where label_names came from (e.g. the --labels file), recorded in the provenance; empty = "given in the
+  // options".
+  std::string label_names_source;
   // hedwig TSV only: drop line 1 of every file, as hedwig's BERT processors do (`if i == 0: continue`) although
   // the files have no header. Off by default: the LSTM loaders keep that row, and so do we.
   bool skip_first_row = false;

@@ -1,15 +1,14 @@
-// train/data/text_lines.h: whole-file reads and line splitting shared by the line-based readers.
+// train/data/text_lines.h: line splitting shared by the line-based readers (whole files come from
+// docbert::read_file, tokenizer/file_io.h, included here for them).
 #pragma once
+
+#include "tokenizer/file_io.h"
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 namespace docbert::data {
-
-// Reads a whole file as bytes. Throws docbert::Error "<path>: <problem>" when it is missing, not a regular
-// file or unreadable. `what` names the file's role in the message ("hedwig TSV train file").
-std::string read_file(const std::string& path, const char* what);
 
 // Splits in-memory content into lines. A line ends at "\n"; a "\r" before it is dropped (CRLF files). The
 // last line need not end in a newline, and the empty tail after a final newline is not a line.

@@ -19,4 +19,11 @@ size_t invalid_utf8_offset(std::string_view s) {
   return std::string_view::npos;
 }
 
+std::string to_valid_utf8(std::string_view s) {
+  if (invalid_utf8_offset(s) == std::string_view::npos) return std::string(s);
+  std::string out;
+  for (size_t pos = 0; pos < s.size();) tok::append_utf8(out, tok::decode_utf8(s, pos));
+  return out;
+}
+
 }  // namespace docbert::data

@@ -52,6 +52,7 @@ data::PieceCounter piece_counter(const std::string& vocab) {
   };
 }
 
+// The reading options, shared by every subcommand.
 void add_input_options(CLI::App& cmd, Args& a) {
   cmd.add_option("--input", a.input, "Dataset folder (see --format)")->required();
   cmd.add_option("--format", a.format,
@@ -73,18 +74,24 @@ void add_input_options(CLI::App& cmd, Args& a) {
   cmd.add_flag("--skip-first-row", a.read.skip_first_row,
                "hedwig-tsv: drop line 1 of every file, as hedwig's BERT processors do");
   cmd.add_option("--labels", a.labels,
-                 "hedwig-tsv, jsonl, csv: label names, one per line in index order (default: labels.txt beside "
-                 "the files, else the format's rule)");
+                 "hedwig-tsv, jsonl, csv (refused for other formats): label names, one per line in index order "
+                 "(default: labels.txt beside the files, else the format's rule)");
   cmd.add_option("--reuters-dev", a.reuters_dev,
                  "reuters-sgml: DocBERT's dev TSV (default: INPUT/docbert-split/reuters_validation.tsv)");
+}
+
+// The options of the statistics printout (convert and stats).
+void add_stats_options(CLI::App& cmd, Args& a) {
   cmd.add_option("--vocab", a.vocab, "WordPiece vocab.txt: adds WordPiece rows to the statistics");
 }
 
 data::Dataset load(const Args& a) {
   data::ReadOptions read = a.read;
   read.reuters_dev_tsv = a.reuters_dev;
-  if (!a.labels.empty())
-    read.label_names = data::parse_label_names(data::read_file(a.labels, "label name file"), a.labels);
+  if (!a.labels.empty()) {
+    read.label_names = data::parse_label_names(docbert::read_file(a.labels, "label name file"), a.labels);
+    read.label_names_source = a.labels;
+  }
   data::Dataset ds = data::load_dataset(a.input, data::parse_format(a.format), read);
   if (!a.name.empty()) ds.name = a.name;
   return ds;
@@ -118,8 +125,6 @@ void build_vocab(const Args& a, const data::Dataset& ds) {
     }
     return;
   }
-  DOCBERT_CHECK(a.kind == "words" || a.kind == "hedwig-words",
-                "--kind must be words, hedwig-words or sentencepiece, got '{}'", a.kind);
   const tok::WordTokenizer tokenizer(a.kind == "words" ? tok::WordTokenizerKind::Basic
                                                        : tok::WordTokenizerKind::Hedwig);
   const tok::WordVocab vocab = tok::WordVocab::build(texts, tokenizer, a.words);
@@ -145,32 +150,52 @@ int main(int argc, char** argv) {
   Args a;
   CLI::App* convert = app.add_subcommand("convert", "Read --input and write the canonical folder --output");
   add_input_options(*convert, a);
+  add_stats_options(*convert, a);
   convert->add_option("--output", a.output, "Canonical dataset folder to write (new, empty or a dataset folder)")
       ->required();
   convert->add_option("--name", a.name, "Dataset name (default: the reader's, e.g. reuters, r8, the folder name)");
   CLI::App* stats = app.add_subcommand("stats", "Print the statistics of --input");
   add_input_options(*stats, a);
+  add_stats_options(*stats, a);
   CLI::App* vocab = app.add_subcommand("vocab", "Build a student vocabulary (words or SentencePiece) from --input");
   add_input_options(*vocab, a);
   vocab->add_option("--output", a.output, "Vocabulary file to write (word list, or SentencePiece .model)")->required();
   vocab
       ->add_option("--kind", a.kind,
                    "words (BERT's basic tokenizer), hedwig-words (hedwig's clean_string) or sentencepiece")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::IsMember({"words", "hedwig-words", "sentencepiece"}));
   vocab
       ->add_option("--vocab-from", a.vocab_from,
                    "train (default: no dev/test word shapes the model) or all (train + dev + test, as hedwig)")
-      ->capture_default_str();
-  vocab->add_option("--min-freq", a.words.min_freq, "words: keep words seen at least this often")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  vocab->add_option("--max-size", a.words.max_size, "words: keep at most this many words (0 = all)")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
-  vocab->add_option("--sp-vocab-size", a.sp_vocab_size, "sentencepiece: pieces in the model, [PAD] and [UNK] included")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  vocab->add_option("--sp-type", a.sp_type, "sentencepiece: unigram or bpe")->capture_default_str();
+      ->check(CLI::IsMember({"train", "all"}));
+  const CLI::Option* min_freq =
+      vocab->add_option("--min-freq", a.words.min_freq, "words: keep words seen at least this often")
+          ->capture_default_str()
+          ->check(CLI::PositiveNumber);
+  const CLI::Option* max_size =
+      vocab->add_option("--max-size", a.words.max_size, "words: keep at most this many words (0 = all)")
+          ->capture_default_str()
+          ->check(CLI::NonNegativeNumber);
+  const CLI::Option* sp_vocab_size = vocab
+                                         ->add_option("--sp-vocab-size", a.sp_vocab_size,
+                                                      "sentencepiece: pieces in the model, [PAD] and [UNK] included")
+                                         ->capture_default_str()
+                                         ->check(CLI::PositiveNumber);
+  const CLI::Option* sp_type = vocab->add_option("--sp-type", a.sp_type, "sentencepiece: unigram or bpe")
+                                   ->capture_default_str()
+                                   ->check(CLI::IsMember({"unigram", "bpe"}));
+  // An option of the other vocabulary kind would be silently ignored: a usage error instead.
+  vocab->callback([&] {
+    const bool sp = a.kind == "sentencepiece";
+    for (const CLI::Option* o : sp ? std::vector{min_freq, max_size} : std::vector{sp_vocab_size, sp_type})
+      if (o->count() > 0)
+        throw CLI::ValidationError(o->get_name(), sp ? "applies to --kind words and hedwig-words, not sentencepiece"
+                                                     : "applies to --kind sentencepiece only");
+  });
+  // Usage errors are CLI11's: it prints the message and exits with its own non-zero code (105 for a bad value, 106
+  // for a missing option, ...); errors in the data exit with 1 below (docs/datasets.md).
   CLI11_PARSE(app, argc, argv);
   try {
     const data::PieceCounter counter = piece_counter(a.vocab);

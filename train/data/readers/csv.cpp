@@ -47,9 +47,12 @@ class RecordReader {
         ++pos_;
         continue;
       }
-      if (c == '\n' || (c == '\r' && pos_ + 1 < s_.size() && s_[pos_ + 1] == '\n')) {
+      // A record ends at LF, CRLF, or a CR that ends the file (LineReader drops that one too).
+      size_t eol = c == '\n' ? 1 : 0;
+      if (c == '\r') eol = pos_ + 1 == s_.size() ? 1 : s_[pos_ + 1] == '\n' ? 2 : 0;
+      if (eol > 0) {
         end = pos_;
-        pos_ += c == '\r' ? 2 : 1;
+        pos_ += eol;
         ++line_;
         break;
       }
@@ -93,6 +96,9 @@ class RecordReader {
 
 void parse_csv(std::string_view content, const std::string& source, Split split, DatasetBuilder& out) {
   out.begin_split(split, source);
+  // A UTF-8 byte order mark, as Excel writes and Python's utf-8-sig drops, is not part of the first column name.
+  constexpr std::string_view kBom = "\xEF\xBB\xBF";
+  if (content.substr(0, kBom.size()) == kBom) content.remove_prefix(kBom.size());
   RecordReader records(content, source);
   Record r;
   DOCBERT_CHECK(records.next(r), "{}: empty file (expected a header row)", source);
@@ -139,8 +145,7 @@ void parse_csv(std::string_view content, const std::string& source, Split split,
     Document doc;
     bool ok = true;
     for (auto name : names) {
-      if (name.empty()) out.bad_row(source, n, "empty label", "empty label name");
-      const int32_t index = name.empty() ? -1 : out.label_index(name, source, n);
+      const int32_t index = out.label_index(name, source, n);
       if (index < 0) {
         ok = false;
         break;
@@ -148,7 +153,7 @@ void parse_csv(std::string_view content, const std::string& source, Split split,
       doc.labels.push_back(index);
     }
     if (!ok) continue;
-    doc.id = id_col >= 0 ? r.fields[id_col] : fmt::format("{}:{}", split_name(split), n);
+    doc.id = id_col >= 0 ? r.fields[id_col] : default_document_id(split, n);
     doc.text = std::move(r.fields[text_col]);
     doc.split = split;
     out.add(std::move(doc), source, n);

@@ -5,8 +5,9 @@
 // ReadOptions::csv_label_separator, default '|'; empty = no label) or "label" (one name); "id" is optional
 // (default "<split>:<line>", the line a record starts on); other columns are ignored. Fields are separated by
 // ',' and may be quoted with '"' ('""' is a quote inside); quoted fields may hold commas and newlines, which
-// are kept as written. Records end at LF or CRLF. Label names: ReadOptions::label_names, labels.txt, or the
-// sorted union of the names used.
+// are kept as written. Records end at LF, CRLF or a CR that ends the file; a leading UTF-8 byte order mark is
+// dropped. Label names: ReadOptions::label_names, labels.txt, or the sorted union of the names accepted
+// documents use.
 #pragma once
 
 #include "train/data/dataset_builder.h"

@@ -22,6 +22,13 @@ void parse_hedwig_tsv(std::string_view content, const std::string& source, Split
       out.bad_row(source, n, "bad label string", "empty label string before the tab");
       continue;
     }
+    const size_t bad = bits.find_first_not_of("01");
+    if (bad != std::string_view::npos) {
+      out.bad_row(source, n, "bad label string",
+                  fmt::format("label string has '{}' at position {}; only 0 and 1 are allowed", bits[bad], bad + 1));
+      continue;
+    }
+    // The first well-formed label string fixes the width, so a skipped header or corrupt first line does not.
     if (!out.labels_fixed()) {
       std::vector<std::string> names;
       for (size_t i = 0; i < bits.size(); ++i) names.push_back(std::to_string(i));
@@ -33,14 +40,8 @@ void parse_hedwig_tsv(std::string_view content, const std::string& source, Split
           fmt::format("label string has {} characters, expected {} (one per label)", bits.size(), out.num_labels()));
       continue;
     }
-    const size_t bad = bits.find_first_not_of("01");
-    if (bad != std::string_view::npos) {
-      out.bad_row(source, n, "bad label string",
-                  fmt::format("label string has '{}' at position {}; only 0 and 1 are allowed", bits[bad], bad + 1));
-      continue;
-    }
     Document doc;
-    doc.id = fmt::format("{}:{}", split_name(split), n);
+    doc.id = default_document_id(split, n);
     doc.text = std::string(line.substr(tab + 1));
     doc.split = split;
     for (size_t i = 0; i < bits.size(); ++i)

@@ -15,7 +15,8 @@
 namespace docbert::data {
 
 // Appends the documents of one file's `content` to `out` as split `split`; `source` names the file in
-// messages. The first row fixes the label width when `out` has no label names yet.
+// messages. When `out` has no label names yet, the first row whose label string is only '0's and '1's fixes
+// the width.
 void parse_hedwig_tsv(std::string_view content, const std::string& source, Split split, DatasetBuilder& out);
 
 // Reads the folder described above.

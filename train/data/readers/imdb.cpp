@@ -2,8 +2,6 @@
 
 #include "train/data/text_lines.h"
 
-#include <fmt/format.h>
-
 namespace docbert::data {
 
 void parse_imdb(std::string_view content, const std::string& source, Split split, DatasetBuilder& out) {
@@ -36,7 +34,7 @@ void parse_imdb(std::string_view content, const std::string& source, Split split
     const int32_t label = out.label_index(field[2], source, n);
     if (label < 0) continue;
     Document doc;
-    doc.id = fmt::format("{}:{}", split_name(split), n);
+    doc.id = default_document_id(split, n);
     doc.text = std::string(rest);
     doc.labels = {label};
     doc.split = split;

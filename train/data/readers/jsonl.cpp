@@ -15,10 +15,7 @@ void parse_jsonl(std::string_view content, const std::string& source, Split spli
   std::string_view line;
   int64_t n = 0;
   while (rows.next(line, n)) {
-    if (line.empty()) {
-      out.bad_row(source, n, "empty line", "empty line (expected a JSON object)");
-      continue;
-    }
+    if (line.find_first_not_of(" \t\r\v\f") == std::string_view::npos) continue;  // blank lines are no rows
     nlohmann::json row;
     try {
       row = nlohmann::json::parse(line);
@@ -53,7 +50,7 @@ void parse_jsonl(std::string_view content, const std::string& source, Split spli
       out.bad_row(source, n, "bad field", "\"id\" is not a string");
       continue;
     }
-    doc.id = id != row.end() ? id->get<std::string>() : fmt::format("{}:{}", split_name(split), n);
+    doc.id = id != row.end() ? id->get<std::string>() : default_document_id(split, n);
     doc.text = text->get<std::string>();
     doc.split = split;
     bool ok = true;

@@ -1,10 +1,11 @@
 // train/data/readers/label_folders.h: one file per document, one folder per label (scikit-learn's load_files).
 //
 // ROOT/train/<label>/<file>, ROOT/test/<label>/<file> and, optionally, ROOT/dev/<label>/<file> (else dev is
-// carved from train). Each file is one document: its whole content, which must be UTF-8. Names starting with
-// '.' are ignored; anything else that is not a label folder (in a split folder) or a file (in a label
-// folder) is an error. Label names = the sorted union of the label folder names; single-label. Documents come
-// in label-name, then file-name order (byte order); ids are "<split>/<label>/<file>".
+// carved from train). Each file is one document: its whole content, which must be UTF-8, as must label folder
+// and file names (they become label names and ids). Names starting with '.' are ignored; anything else that is
+// not a label folder (in a split folder) or a file (in a label folder) is an error. Label names = the sorted
+// union of the label folder names, empty folders included; single-label. Documents come in label-name, then
+// file-name order (byte order); ids are "<split>/<label>/<file>".
 #pragma once
 
 #include "train/data/dataset_builder.h"

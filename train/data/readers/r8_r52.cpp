@@ -2,8 +2,6 @@
 
 #include "train/data/text_lines.h"
 
-#include <fmt/format.h>
-
 #include <filesystem>
 
 namespace docbert::data {
@@ -28,7 +26,7 @@ Dataset read_pair(const std::string& folder, const std::string& prefix, const Re
 
 Document make_document(Split split, int64_t line, std::string_view text, int32_t label) {
   Document doc;
-  doc.id = fmt::format("{}:{}", split_name(split), line);
+  doc.id = default_document_id(split, line);
   doc.text = std::string(text);
   doc.labels = {label};
   doc.split = split;

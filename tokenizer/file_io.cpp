@@ -1,0 +1,26 @@
+#include "tokenizer/file_io.h"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "engine/error.h"
+
+namespace docbert {
+
+std::string read_file(const std::string& path, const char* what) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  DOCBERT_CHECK(std::filesystem::exists(status), "{}: {} not found", path, what);
+  // A folder or a FIFO opens fine and then reads as nothing or blocks.
+  DOCBERT_CHECK(std::filesystem::is_regular_file(status), "{}: {} is not a regular file", path, what);
+  std::ifstream in(path, std::ios::binary);
+  DOCBERT_CHECK(in, "{}: cannot open the {}: {}", path, what, std::strerror(errno));
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  DOCBERT_CHECK(!in.bad(), "{}: read error in the {}", path, what);
+  return content;
+}
+
+}  // namespace docbert

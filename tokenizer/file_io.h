@@ -1,0 +1,15 @@
+// tokenizer/file_io.h: the one whole-file reader of docbert (vocabularies, tokenizer configs, SentencePiece models,
+// and the dataset readers of train/data, which build on this library).
+#pragma once
+
+#include <string>
+
+namespace docbert {
+
+// Reads a whole file as bytes. Throws docbert::Error "<path>: <what> not found", "<path>: <what> is not a regular
+// file", "<path>: cannot open the <what>: <reason>" or "<path>: read error in the <what>".
+//   path: the file
+//   what: its role, for the message ("vocabulary", "hedwig TSV train file")
+std::string read_file(const std::string& path, const char* what);
+
+}  // namespace docbert
