@@ -130,11 +130,7 @@ Dataset parse_canonical(std::string_view dataset_json, const std::array<std::str
   options.allow_empty_text = true;
   const std::string problem_type =
       member(meta, "problem_type", &json::is_string, "a string", meta_path).get<std::string>();
-  try {
-    options.problem_type = parse_problem_type(problem_type);
-  } catch (const Error& e) {
-    DOCBERT_THROW("{}: {}", meta_path, e.message());
-  }
+  options.problem_type = parse_problem_type(problem_type, meta_path);
   DatasetBuilder out(member(meta, "name", &json::is_string, "a string", meta_path).get<std::string>(), options,
                      std::nullopt);
   const json& names = member(meta, "label_names", &json::is_array, "an array", meta_path);

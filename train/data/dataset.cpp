@@ -25,19 +25,6 @@ Split parse_split(const std::string& name) {
   DOCBERT_THROW("unknown split '{}' (expected train, dev or test)", name);
 }
 
-const char* problem_type_name(ProblemType p) {
-  return p == ProblemType::SingleLabel ? "single_label_classification" : "multi_label_classification";
-}
-
-ProblemType parse_problem_type(const std::string& name) {
-  if (name == "single_label_classification" || name == "single") return ProblemType::SingleLabel;
-  if (name == "multi_label_classification" || name == "multi") return ProblemType::MultiLabel;
-  DOCBERT_THROW(
-      "unknown problem type '{}' (expected single_label_classification, multi_label_classification, "
-      "single or multi)",
-      name);
-}
-
 int64_t SkipCounts::total() const {
   int64_t n = 0;
   for (const auto& [reason, count] : by_reason) n += count;

@@ -4,6 +4,8 @@
 // docbert_data) takes one. Labels are indices into label_names; single-label documents carry exactly one.
 #pragma once
 
+#include "models/problem_type.h"
+
 #include <cstdint>
 #include <map>
 #include <string>
@@ -12,12 +14,10 @@
 namespace docbert::data {
 
 enum class Split { Train, Dev, Test };
-enum class ProblemType { SingleLabel, MultiLabel };
+using ::docbert::ProblemType;  // models/problem_type.h, with problem_type_name and parse_problem_type
 
-const char* split_name(Split s);               // "train", "dev", "test"
-Split parse_split(const std::string& name);    // throws docbert::Error naming the accepted names
-const char* problem_type_name(ProblemType p);  // "single_label_classification" / "multi_label_classification" (HF)
-ProblemType parse_problem_type(const std::string& name);  // the inverse; also "single" / "multi"; throws otherwise
+const char* split_name(Split s);             // "train", "dev", "test"
+Split parse_split(const std::string& name);  // throws docbert::Error naming the accepted names
 
 struct Document {
   std::string id;               // unique within the dataset, e.g. "reuters-14826" or "train:17"
