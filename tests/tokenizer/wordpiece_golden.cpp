@@ -6,10 +6,10 @@
 #include <nlohmann/json.hpp>
 
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "engine/safetensors.h"
+#include "tests/test_support.h"
+#include "tokenizer/file_io.h"
 #include "tokenizer/utf8.h"
 #include "tokenizer/wordpiece.h"
 
@@ -18,7 +18,6 @@ namespace {
 using docbert::SafetensorsFile;
 using docbert::tok::WordPiece;
 
-const std::string kData = DOCBERT_SOURCE_DIR "/../shared/data";
 const std::string kFixture = DOCBERT_SOURCE_DIR "/tests/golden/fixtures/wordpiece.safetensors";
 
 // FNV-1a, 64 bits, over bytes or over 32-bit words (ids): the same function as in tests/golden/wordpiece.py.
@@ -47,29 +46,6 @@ std::vector<std::vector<int32_t>> read_ragged(const SafetensorsFile& f, const st
   for (size_t i = 0; i + 1 < offsets.size(); ++i)
     out.emplace_back(ids.begin() + offsets[i], ids.begin() + offsets[i + 1]);
   return out;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    FAIL("cannot read " << path
-                        << ": the golden WordPiece test reads the real corpora from ../shared/data "
-                           "beside the checkout (see shared/data/README.md); it must be present");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> lines;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t eol = text.find('\n', pos);
-    if (eol == std::string::npos) eol = text.size();
-    lines.push_back(text.substr(pos, eol - pos));
-    pos = eol + 1;
-  }
-  return lines;
 }
 
 // The document text of a raw line; the formats are those of tests/golden/wordpiece.py's doc_text.
@@ -132,14 +108,14 @@ const Golden& golden() {
     out.meta_hard = nlohmann::json::parse(meta.at("hard"));
     out.slow_fast = nlohmann::json::parse(meta.at("slow_fast"));
 
-    const std::string vocab = read_file(kData + "/" + meta.at("vocab"));
+    const std::string vocab = docbert::read_file(docbert::test::shared_data(meta.at("vocab")), "vocabulary");
     REQUIRE(fmt::format("{:016x}", fnv1a64(vocab)) == meta.at("vocab_fnv1a64"));
     const auto source = read_array<int32_t>(out.file, "doc.source");
     const auto line = read_array<int32_t>(out.file, "doc.line");
     const auto hash = read_array<int64_t>(out.file, "doc.hash");
     std::vector<std::vector<std::string>> lines(out.meta_sources.size());
     for (size_t s = 0; s < lines.size(); ++s) {
-      lines[s] = split_lines(read_file(kData + "/" + out.meta_sources[s]["file"].get<std::string>()));
+      lines[s] = docbert::test::file_lines(docbert::test::shared_data(out.meta_sources[s]["file"].get<std::string>()));
     }
     for (size_t i = 0; i < source.size(); ++i) {
       const auto& src = out.meta_sources[static_cast<size_t>(source[i])];
@@ -162,7 +138,7 @@ const Golden& golden() {
 WordPiece make(bool lower_case) {
   docbert::tok::WordPieceOptions o;
   o.lower_case = lower_case;
-  return WordPiece::from_vocab(kData + "/vocab/bert-base-uncased/vocab.txt", o);
+  return WordPiece::from_vocab(docbert::test::shared_data("vocab/bert-base-uncased/vocab.txt"), o);
 }
 
 }  // namespace
