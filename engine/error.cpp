@@ -1,5 +1,7 @@
 #include "engine/error.h"
 
+#include <cstdio>
+
 namespace docbert {
 
 namespace {
@@ -19,5 +21,18 @@ Error::Error(std::string message, const char* file, int line)
       message_(std::move(message)),
       file_(short_path(file)),
       line_(line) {}
+
+int run_main(const char* program, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const Error& e) {
+    std::fflush(stdout);  // what the tool printed before the error comes first
+    fmt::print(stderr, "{}: error: {}\n", program, e.message());
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    fmt::print(stderr, "{}: error: {}\n", program, e.what());
+  }
+  return 1;
+}
 
 }  // namespace docbert

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include <functional>
 #include <stdexcept>
 #include <string>
 
@@ -34,5 +35,9 @@ class Error : public std::runtime_error {
   do {                                       \
     if (!(cond)) DOCBERT_THROW(__VA_ARGS__); \
   } while (0)
+
+// The body of a command-line tool's main(): returns body()'s exit status, or prints "<program>: error: <message>"
+// on stderr and returns 1 for any exception (a docbert::Error shows its message without the file:line).
+int run_main(const char* program, const std::function<int()>& body);
 
 }  // namespace docbert

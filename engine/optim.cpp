@@ -244,9 +244,8 @@ static void clip_to(Tensor g, double norm, double max_norm, const char* op) {
   if (c < 1) scale_in_place(g, c, op);
 }
 
-double clip_grad_norm(ParameterRegistry& params, double max_norm) {
-  const char* op = "clip_grad_norm";
-  DOCBERT_CHECK(max_norm > 0, "{}: max_norm must be positive, got {}", op, max_norm);
+double grad_norm(const ParameterRegistry& params) {
+  const char* op = "grad_norm";
   double sq = 0;
   for (const NamedTensor& p : params.all()) {
     const Tensor& g = p.tensor.grad();
@@ -254,7 +253,13 @@ double clip_grad_norm(ParameterRegistry& params, double max_norm) {
     check_cpu(op, g);
     sq += sum_squares(g, op);
   }
-  const double norm = std::sqrt(sq);
+  return std::sqrt(sq);
+}
+
+double clip_grad_norm(ParameterRegistry& params, double max_norm) {
+  const char* op = "clip_grad_norm";
+  DOCBERT_CHECK(max_norm > 0, "{}: max_norm must be positive, got {}", op, max_norm);
+  const double norm = grad_norm(params);
   if (!std::isfinite(norm)) return norm;
   for (const NamedTensor& p : params.all())
     if (p.tensor.grad().defined()) clip_to(p.tensor.grad(), norm, max_norm, op);

@@ -135,7 +135,9 @@ class Adam : public AdamBase {
 // elements in parallel, their sums added in order; tensors in registration order. The result does not depend
 // on the thread count. Parameters without a grad are ignored. max_norm must be positive.
 
-// Global L2 norm over all gradients; returns the norm before clipping. A non-finite norm (inf/NaN gradient)
+// The global L2 norm over all gradients, without changing them (what trainers log as the grad norm).
+[[nodiscard]] double grad_norm(const ParameterRegistry& params);
+// Clips by the global L2 norm over all gradients; returns the norm before clipping. A non-finite norm (inf/NaN gradient)
 // is returned without touching the gradients: callers should skip the optimizer step (and zero the grads).
 [[nodiscard]] double clip_grad_norm(ParameterRegistry& params, double max_norm);
 // BertAdam's max_grad_norm: each parameter's gradient is clipped by its own norm. A tensor whose norm is not

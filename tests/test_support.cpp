@@ -1,6 +1,7 @@
 #include "tests/test_support.h"
 
 #include <atomic>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
@@ -17,6 +18,12 @@ std::string shared_data(const std::string& sub) {
     throw std::runtime_error("shared data missing: " + path +
                              " (the tests read the real corpora in ../shared/data beside the checkout)");
   return path;
+}
+
+std::string pretrained_dir() {
+  if (const char* dir = std::getenv("DOCBERT_PRETRAINED_DIR"); dir && *dir) return dir;
+  const char* home = std::getenv("HOME");
+  return std::string(home ? home : ".") + "/.cache/docbert/models/all-minilm-l6-v2";
 }
 
 std::vector<std::string> file_lines(const std::string& path) {

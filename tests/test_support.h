@@ -12,6 +12,10 @@ namespace docbert::test {
 // DOCBERT_SOURCE_DIR/../shared/data/<sub>. Throws (failing the test, never skipping it) when it is missing.
 std::string shared_data(const std::string& sub);
 
+// The pretrained checkpoint of the tests that need real weights: $DOCBERT_PRETRAINED_DIR, else
+// $HOME/.cache/docbert/models/all-minilm-l6-v2 (where scripts/run-tests.sh fetches it).
+std::string pretrained_dir();
+
 // The lines of a file, without their "\n" (the tests compare rows byte for byte).
 std::vector<std::string> file_lines(const std::string& path);
 

@@ -1,7 +1,7 @@
 #include "tokenizer/sentencepiece_model.h"
 
 #include "engine/error.h"
-#include "tokenizer/file_io.h"
+#include "engine/file_io.h"
 
 #include <sentencepiece_processor.h>
 #include <sentencepiece_trainer.h>

@@ -7,7 +7,7 @@
 #include <unordered_map>
 
 #include "engine/error.h"
-#include "tokenizer/file_io.h"
+#include "engine/file_io.h"
 #include "tokenizer/utf8.h"
 
 namespace docbert::tok {

@@ -1,10 +1,10 @@
 #include "models/bert/bert.h"
 
 #include "engine/autograd.h"
+#include "engine/file_io.h"
 #include "engine/ops.h"
 
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <map>
 
@@ -97,11 +97,7 @@ BertModel BertModel::from_pretrained(const std::string& dir, LoadReport* report,
 
 void BertModel::save_pretrained(const std::string& dir) const {
   std::filesystem::create_directories(dir);
-  const std::string config_path = dir + "/config.json";
-  std::ofstream out(config_path, std::ios::binary | std::ios::trunc);
-  out << config_.to_json();
-  out.close();
-  DOCBERT_CHECK(out, "{}: writing the config failed", config_path);
+  write_file_atomic(dir + "/config.json", config_.to_json(), "model config");
   // transformers refuses safetensors files whose metadata lacks format "pt".
   save_safetensors(dir + "/model.safetensors", params_.all(), {{"format", "pt"}});
 }

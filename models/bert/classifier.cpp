@@ -1,5 +1,7 @@
 #include "models/bert/classifier.h"
 
+#include "engine/file_io.h"
+
 #include "engine/ops.h"
 
 #include <nlohmann/json.hpp>
@@ -182,15 +184,7 @@ void BertClassifier::save_pretrained(const std::string& dir) const {
   j["num_labels"] = labels_.size();
   j["problem_type"] = problem_type_name(problem_);
   j["classifier_dropout"] = classifier_dropout_ < 0 ? json(nullptr) : json(classifier_dropout_);
-  const std::string path = dir + "/config.json", tmp = path + ".tmp";
-  std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-  out << j.dump(2) << "\n";
-  out.close();
-  if (!out) {
-    std::filesystem::remove(tmp);
-    DOCBERT_THROW("{}: writing the config failed", tmp);
-  }
-  std::filesystem::rename(tmp, path);
+  write_file_atomic(dir + "/config.json", j.dump(2) + "\n", "model config");
 }
 
 Tensor BertClassifier::forward(const Tensor& ids, const Tensor& token_type_ids, const Tensor& attention_mask,

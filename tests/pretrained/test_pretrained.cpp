@@ -30,12 +30,6 @@ using namespace docbert;
 
 namespace {
 
-std::string checkpoint_dir() {
-  if (const char* dir = std::getenv("DOCBERT_PRETRAINED_DIR"); dir && *dir) return dir;
-  const char* home = std::getenv("HOME");
-  return std::string(home ? home : ".") + "/.cache/docbert/models/all-minilm-l6-v2";
-}
-
 const SafetensorsFile& fixture() {
   static const SafetensorsFile f =
       SafetensorsFile::open(std::string(DOCBERT_SOURCE_DIR) + "/tests/golden/fixtures/bert_minilm.safetensors");
@@ -69,7 +63,7 @@ TEST_CASE("all-MiniLM-L6-v2: last hidden states and pooled output match HF trans
   const Tensor want_hidden = fixture().load("last_hidden_state"), want_pooled = fixture().load("pooler_output");
   for (DType dtype : {DType::F32, DType::F64}) {
     bert::LoadReport report;
-    const bert::BertModel model = bert::BertModel::from_pretrained(checkpoint_dir(), &report, dtype);
+    const bert::BertModel model = bert::BertModel::from_pretrained(test::pretrained_dir(), &report, dtype);
     CHECK(report.unused == std::vector<std::string>{"embeddings.position_ids"});
     NoGradGuard no_grad;
     const bert::BertOutput out = model.forward(ids, types, mask);
@@ -94,7 +88,7 @@ TEST_CASE("all-MiniLM-L6-v2: our WordPiece reproduces HF's input ids for the gol
   const int max_length = std::stoi(meta.at("max_length"));
   REQUIRE(static_cast<int64_t>(lines.size()) == B);
   const std::vector<std::string> rows = test::file_lines(test::shared_data(meta.at("documents")));
-  const tok::WordPiece wordpiece = tok::WordPiece::from_dir(checkpoint_dir());
+  const tok::WordPiece wordpiece = tok::WordPiece::from_dir(test::pretrained_dir());
   for (int64_t b = 0; b < B; ++b) {
     std::string row = rows.at(static_cast<size_t>(lines[static_cast<size_t>(b)] - 1));
     if (!row.empty() && row.back() == '\r') row.pop_back();
@@ -109,7 +103,7 @@ TEST_CASE("all-MiniLM-L6-v2: our WordPiece reproduces HF's input ids for the gol
 int main(int argc, char** argv) {
   const char* threads = std::getenv("DOCBERT_THREADS");  // as tests/test_main.cpp: 2 unless told otherwise
   set_num_threads(threads ? std::atoi(threads) : 2);
-  const std::string dir = checkpoint_dir();
+  const std::string dir = test::pretrained_dir();
   if (!std::filesystem::exists(dir + "/config.json") || !std::filesystem::exists(dir + "/model.safetensors")) {
     const char* require = std::getenv("DOCBERT_REQUIRE_PRETRAINED");
     if (require && *require && std::strcmp(require, "0") != 0) {

@@ -86,11 +86,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    const auto* err = dynamic_cast<const docbert::Error*>(&e);
-    fmt::print(stderr, "docbert_tokenize: error: {}\n", err ? err->message() : std::string(e.what()));
-    return 1;
-  }
+  return docbert::run_main("docbert_tokenize", [&] { return run(argc, argv); });
 }

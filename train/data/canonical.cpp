@@ -1,6 +1,7 @@
 #include "train/data/canonical.h"
 
 #include "engine/error.h"
+#include "engine/file_io.h"
 #include "train/data/dataset_builder.h"
 #include "train/data/readers/jsonl.h"
 #include "train/data/text_lines.h"
@@ -9,7 +10,6 @@
 
 #include <array>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 
 namespace fs = std::filesystem;
@@ -21,21 +21,6 @@ namespace {
 constexpr Split kSplits[] = {Split::Train, Split::Dev, Split::Test};
 
 std::string split_file(Split s) { return std::string(split_name(s)) + ".jsonl"; }
-
-// Writes `content` to `path` through a temporary file and a rename.
-void write_atomically(const fs::path& path, const std::string& content) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    DOCBERT_CHECK(out, "{}: cannot create file", tmp.string());
-    out.write(content.data(), static_cast<std::streamsize>(content.size()));
-    out.close();
-    DOCBERT_CHECK(out, "{}: write failed", tmp.string());
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  DOCBERT_CHECK(!ec, "{}: cannot rename to {}: {}", tmp.string(), path.string(), ec.message());
-}
 
 // j.dump(indent). nlohmann refuses strings that are not UTF-8 with a message naming no value: that becomes an
 // error naming the output folder `dir`, the place `where` (file and line) and the JSON pointer of the value.
@@ -105,8 +90,8 @@ void save_canonical(const Dataset& ds, const std::string& dir) {
     }
   }
   fs::create_directories(root);
-  for (Split s : kSplits) write_atomically(root / split_file(s), split_text[static_cast<size_t>(s)]);
-  write_atomically(root / "dataset.json", meta_text);
+  for (Split s : kSplits) write_file_atomic((root / split_file(s)).string(), split_text[static_cast<size_t>(s)], "dataset split");
+  write_file_atomic((root / "dataset.json").string(), meta_text, "dataset description");
 }
 
 Dataset parse_canonical(std::string_view dataset_json, const std::array<std::string_view, 3>& split_jsonl,

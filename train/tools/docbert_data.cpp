@@ -197,7 +197,7 @@ int main(int argc, char** argv) {
   // Usage errors are CLI11's: it prints the message and exits with its own non-zero code (105 for a bad value, 106
   // for a missing option, ...); errors in the data exit with 1 below (docs/datasets.md).
   CLI11_PARSE(app, argc, argv);
-  try {
+  return run_main("docbert_data", [&] {
     const data::PieceCounter counter = piece_counter(a.vocab);
     const data::Dataset ds = load(a);
     if (vocab->parsed()) {
@@ -210,12 +210,6 @@ int main(int argc, char** argv) {
                  ds.count(data::Split::Dev), ds.count(data::Split::Test));
     }
     fmt::print("{}", data::format_stats(data::compute_stats(ds, counter)));
-  } catch (const Error& e) {
-    fmt::print(stderr, "docbert_data: error: {}\n", e.message());
-    return 1;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "docbert_data: error: {}\n", e.what());
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

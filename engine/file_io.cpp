@@ -1,4 +1,4 @@
-#include "tokenizer/file_io.h"
+#include "engine/file_io.h"
 
 #include <cerrno>
 #include <cstring>
@@ -21,6 +21,29 @@ std::string read_file(const std::string& path, const char* what) {
   std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   DOCBERT_CHECK(!in.bad(), "{}: read error in the {}", path, what);
   return content;
+}
+
+void write_file_atomic(const std::string& path, const std::string& content, const char* what) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    DOCBERT_CHECK(out, "{}: cannot write the {}: {}", path, what, std::strerror(errno));
+    out.write(content.data(), static_cast<std::streamsize>(content.size()));
+    out.close();
+    if (!out) {
+      const int err = errno;
+      std::error_code ignored;
+      std::filesystem::remove(tmp, ignored);
+      DOCBERT_THROW("{}: cannot write the {}: {}", path, what, std::strerror(err));
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    DOCBERT_THROW("{}: cannot write the {}: {}", path, what, ec.message());
+  }
 }
 
 }  // namespace docbert

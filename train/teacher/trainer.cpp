@@ -1,0 +1,610 @@
+#include "train/teacher/trainer.h"
+
+#include "engine/autograd.h"
+#include "engine/error.h"
+#include "engine/file_io.h"
+#include "engine/ops.h"
+#include "engine/optim.h"
+#include "engine/parallel.h"
+#include "engine/random.h"
+#include "engine/safetensors.h"
+#include "models/bert/classifier.h"
+#include "tokenizer/wordpiece.h"
+#include "train/common/checkpoint.h"
+#include "train/common/curves_svg.h"
+#include "train/common/metrics.h"
+#include "train/common/progress.h"
+#include "train/common/run_log.h"
+#include "train/data/batching.h"
+#include "train/data/load_dataset.h"
+#include "train/teacher/inference.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <optional>
+#include <set>
+
+namespace docbert::train {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+// Dropout draws its Philox counters from here up; initialisers (RngStream{seed, 0}) count up from 0 and never get
+// near, so a seed gives independent init and dropout streams.
+constexpr uint64_t kDropoutOffset = uint64_t{1} << 40;
+// Settings that may differ between a run and its resumption: they change where and how fast, not what.
+const std::set<std::string> kResumeMayChange = {"resume", "threads", "no-progress", "stop-after-steps",
+                                                "overwrite", "keep-last", "device", "output-dir", "eval-batch-size"};
+
+// One split as the model sees it.
+struct Corpus {
+  std::vector<std::string> ids;
+  std::vector<std::vector<int32_t>> tokens;  // [CLS] ... [SEP]
+  std::vector<std::vector<int32_t>> labels;  // model label ids, sorted
+  int64_t size() const { return static_cast<int64_t>(ids.size()); }
+};
+
+Corpus make_corpus(const data::Dataset& ds, data::Split split, int64_t limit, const std::vector<int32_t>& label_map,
+                   const tok::WordPiece& tokenizer, const TeacherOptions& o) {
+  Corpus c;
+  std::vector<std::string> texts;
+  for (const data::Document* d : ds.split(split)) {
+    if (limit > 0 && c.size() == limit) break;
+    c.ids.push_back(d->id);
+    texts.push_back(d->text);
+    std::vector<int32_t> labels;
+    for (int32_t l : d->labels) labels.push_back(label_map[static_cast<size_t>(l)]);
+    std::sort(labels.begin(), labels.end());
+    c.labels.push_back(std::move(labels));
+  }
+  c.tokens = encode_texts(tokenizer, texts, static_cast<int>(o.max_seq_length), tok::parse_truncation(o.truncation),
+                          static_cast<int>(o.head_pieces));
+  return c;
+}
+
+// The loss targets of `rows`: class indices (B) i64 for single-label, multi-hot (B, K) f32 for multi-label.
+Tensor targets(const Corpus& c, const std::vector<int64_t>& rows, ProblemType problem, int64_t num_labels) {
+  const auto b = static_cast<int64_t>(rows.size());
+  if (problem == ProblemType::SingleLabel) {
+    std::vector<int64_t> y;
+    for (int64_t r : rows) y.push_back(c.labels[static_cast<size_t>(r)].at(0));
+    return Tensor::from_vector(y, {b});
+  }
+  Tensor y = Tensor::zeros({b, num_labels});
+  float* p = y.data<float>();
+  for (int64_t i = 0; i < b; ++i)
+    for (int32_t l : c.labels[static_cast<size_t>(rows[static_cast<size_t>(i)])]) p[i * num_labels + l] = 1;
+  return y;
+}
+
+std::vector<int64_t> all_rows(int64_t n) {
+  std::vector<int64_t> rows(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) rows[static_cast<size_t>(i)] = i;
+  return rows;
+}
+
+// --head-bias-init prior: classifier.bias = log-odds of each label in `train` (multi-label: a sigmoid of the bias
+// alone then predicts the label frequencies) or the log of each class's frequency (single-label: a softmax of it
+// gives the class frequencies). Counts are smoothed by 0.5 so a label absent from the training slice stays finite.
+void init_head_bias_to_prior(bert::BertClassifier& model, const Corpus& train) {
+  const int64_t k = model.num_labels();
+  std::vector<double> count(static_cast<size_t>(k), 0.5);
+  for (const auto& labels : train.labels)
+    for (int32_t l : labels) count[static_cast<size_t>(l)] += 1;
+  const double n = static_cast<double>(train.size()) + 1;
+  Tensor bias = model.params().get("classifier.bias");
+  float* b = bias.data<float>();
+  for (int64_t l = 0; l < k; ++l) {
+    const double p = count[static_cast<size_t>(l)] / n;
+    b[l] = static_cast<float>(model.problem_type() == ProblemType::MultiLabel ? std::log(p / (1 - p)) : std::log(p));
+  }
+}
+
+// Metrics and mean task loss of `model` on a split.
+json evaluate(const bert::BertClassifier& model, const Corpus& c, int64_t batch_size, const std::string& what,
+              bool interactive) {
+  ProgressBar bar(what, c.size(), interactive);
+  const Tensor logits = predict_logits(model, c.tokens, batch_size, [&](int64_t done) { bar.update(done); });
+  bar.finish();
+  json m = to_json(classification_metrics(logits, c.labels, model.problem_type()));
+  double loss = std::numeric_limits<double>::quiet_NaN();
+  if (c.size() > 0) {
+    NoGradGuard no_grad;
+    loss = model.loss(logits, targets(c, all_rows(c.size()), model.problem_type(), model.num_labels())).item();
+  }
+  m["loss"] = loss;
+  return m;
+}
+
+double selection(const json& metrics, ProblemType problem) {
+  return problem == ProblemType::SingleLabel ? metrics.at("accuracy").get<double>()
+                                             : metrics.at("micro_f1").get<double>();
+}
+const char* selection_name(ProblemType problem) {
+  return problem == ProblemType::SingleLabel ? "accuracy" : "micro-F1";
+}
+
+// best/ and checkpoints' model/: the classifier plus what a tokenizer needs, so docbert_predict and transformers
+// read the folder alone.
+void save_model_dir(const bert::BertClassifier& model, const tok::WordPiece& tokenizer, int64_t max_seq_length,
+                    const std::string& dir) {
+  model.save_pretrained(dir);
+  write_file_atomic(dir + "/vocab.txt", read_file(tokenizer.vocab_path(), "vocabulary"), "vocabulary");
+  const tok::WordPieceOptions& w = tokenizer.options();
+  json tc = {{"tokenizer_class", "BertTokenizer"},
+             {"do_lower_case", w.lower_case},
+             {"strip_accents", w.strip_accents ? json(*w.strip_accents) : json(nullptr)},
+             {"tokenize_chinese_chars", w.split_cjk},
+             {"model_max_length", max_seq_length},
+             {"unk_token", w.unk_token},
+             {"cls_token", w.cls_token},
+             {"sep_token", w.sep_token},
+             {"pad_token", w.pad_token},
+             {"mask_token", w.mask_token}};
+  write_file_atomic(dir + "/tokenizer_config.json", tc.dump(2) + "\n", "tokenizer config");
+}
+
+// What a run holds between steps; all of it goes into trainer_state.json.
+struct TrainState {
+  int64_t step = 0;         // optimizer steps taken
+  int64_t epoch = 0;        // current epoch (0-based)
+  int64_t batch = 0;        // next micro-batch of the epoch
+  uint64_t rng_offset = kDropoutOffset;
+  double window_loss = 0;   // sum of micro-batch losses since the last train record
+  int64_t window_batches = 0, window_docs = 0;
+  double window_seconds = 0;
+  double epoch_loss = 0;    // sum of micro-batch losses in this epoch
+  int64_t epoch_batches = 0;
+  double best = -1;  // the best dev score so far; scores are in [0, 1], so any first evaluation improves on it
+  int64_t best_epoch = -1, best_step = 0, bad_epochs = 0;
+  int64_t skipped_steps = 0;  // non-finite gradients
+  double train_seconds = 0;
+  int64_t log_bytes = 0;
+  json history = json::array();  // per evaluated epoch: epoch, train_loss, dev_loss, dev_metric
+  bool stopped_early = false;
+};
+
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TrainState, step, epoch, batch, rng_offset, window_loss, window_batches,
+                                   window_docs, window_seconds, epoch_loss, epoch_batches, best, best_epoch, best_step,
+                                   bad_epochs, skipped_steps, train_seconds, log_bytes, history, stopped_early)
+
+TrainState state_from_json(const json& j, const std::string& path) {
+  try {
+    return j.get<TrainState>();
+  } catch (const json::exception& e) {
+    DOCBERT_THROW("{}: bad trainer state: {}", path, e.what());
+  }
+}
+
+// The settings of `rows` as a map, for the resume comparison.
+std::map<std::string, std::string> as_map(const std::vector<std::pair<std::string, std::string>>& rows) {
+  return {rows.begin(), rows.end()};
+}
+
+// Whether two option values are the same setting: equal text, or equal numbers ("1e-3" and "0.001").
+bool same_setting(const std::string& a, const std::string& b) {
+  if (a == b) return true;
+  char *end_a = nullptr, *end_b = nullptr;
+  const double x = std::strtod(a.c_str(), &end_a), y = std::strtod(b.c_str(), &end_b);
+  return !a.empty() && !b.empty() && *end_a == '\0' && *end_b == '\0' && x == y;
+}
+
+// Refuses to resume with settings that change the result.
+void check_resume_options(const json& saved, const std::vector<std::pair<std::string, std::string>>& rows,
+                          const std::string& path) {
+  const auto now = as_map(rows);
+  std::string diffs;
+  for (const auto& [key, value] : saved.items()) {
+    if (kResumeMayChange.count(key) != 0) continue;
+    const auto it = now.find(key);
+    const std::string current = it == now.end() ? "(unknown option)" : it->second;
+    if (!same_setting(current, value.get<std::string>()))
+      diffs += fmt::format("\n  --{}: checkpoint '{}', now '{}'", key, value.get<std::string>(), current);
+  }
+  DOCBERT_CHECK(diffs.empty(), "{}: cannot resume with different settings (give the original ones):{}", path, diffs);
+}
+
+// The (model label id) of each dataset label: the identity for a new model; by name for a loaded one, which must
+// know every label of the data.
+std::vector<int32_t> map_labels(const data::Dataset& ds, const std::vector<std::string>& model_labels,
+                                const std::string& model_dir) {
+  std::map<std::string, int32_t> id;
+  for (size_t i = 0; i < model_labels.size(); ++i) id[model_labels[i]] = static_cast<int32_t>(i);
+  std::vector<int32_t> map;
+  std::vector<std::string> unknown;
+  for (const std::string& name : ds.label_names) {
+    const auto it = id.find(name);
+    if (it == id.end()) unknown.push_back(name);
+    map.push_back(it == id.end() ? -1 : it->second);
+  }
+  DOCBERT_CHECK(unknown.empty(), "{}: the model does not know {} label(s) of the dataset: {} (it has {} labels: {})",
+                model_dir, unknown.size(), fmt::join(unknown, ", "), model_labels.size(),
+                fmt::join(model_labels, ", "));
+  return map;
+}
+
+// Output-folder safety: a new run never silently replaces another run's files.
+void prepare_output_dir(const TeacherOptions& o, bool resuming) {
+  std::error_code ec;
+  fs::create_directories(o.output_dir, ec);
+  DOCBERT_CHECK(!ec, "--output-dir {}: cannot create it: {}", o.output_dir, ec.message());
+  DOCBERT_CHECK(fs::is_directory(o.output_dir), "--output-dir {}: not a folder", o.output_dir);
+  if (resuming) return;
+  std::vector<std::string> found;
+  for (const char* name : {"results.json", "metrics.jsonl", "best"})
+    if (fs::exists(fs::path(o.output_dir) / name)) found.push_back(name);
+  for (const auto& [step, path] : list_checkpoints(o.output_dir)) found.push_back(fs::path(path).filename().string());
+  if (found.empty()) return;
+  DOCBERT_CHECK(o.overwrite,
+                "--output-dir {} already holds a run ({}): pass --resume auto to continue it, --overwrite to replace "
+                "it, or choose another folder",
+                o.output_dir, fmt::join(found, ", "));
+  for (const auto& [step, path] : list_checkpoints(o.output_dir)) fs::remove_all(path);
+  fs::remove_all(fs::path(o.output_dir) / "best");
+  fs::remove(fs::path(o.output_dir) / "results.json");
+}
+
+// The checkpoint --resume names, or "" for a fresh run ("auto" in a folder without checkpoints).
+std::string resolve_resume(const TeacherOptions& o) {
+  if (o.resume.empty()) return "";
+  if (o.resume == "auto") {
+    const auto all = list_checkpoints(o.output_dir);
+    return all.empty() ? "" : all.back().second;
+  }
+  DOCBERT_CHECK(fs::is_regular_file(fs::path(o.resume) / "trainer_state.json"),
+                "--resume {}: not a checkpoint folder (no trainer_state.json)", o.resume);
+  return o.resume;
+}
+
+void write_curves(const std::string& output_dir, const json& history, ProblemType problem) {
+  CurveSeries train_loss{"train loss", {}, {}}, dev_loss{"dev loss", {}, {}},
+      dev_metric{fmt::format("dev {}", selection_name(problem)), {}, {}};
+  for (const json& h : history) {
+    const double e = h.at("epoch").get<double>();
+    train_loss.x.push_back(e);
+    train_loss.y.push_back(h.at("train_loss").get<double>());
+    dev_loss.x.push_back(e);
+    dev_loss.y.push_back(h.at("dev_loss").is_null() ? std::nan("") : h.at("dev_loss").get<double>());
+    dev_metric.x.push_back(e);
+    dev_metric.y.push_back(h.at("dev_metric").get<double>());
+  }
+  write_curves_svg(output_dir + "/curves.svg", {{"loss", "epoch", "mean loss", {train_loss, dev_loss}},
+                                                {"dev metric", "epoch", selection_name(problem), {dev_metric}}});
+}
+
+std::string metrics_line(const json& m) {
+  return fmt::format("loss {:.4f}  accuracy {:.4f}  micro P/R/F1 {:.4f}/{:.4f}/{:.4f}  macro F1 {:.4f}",
+                     m.at("loss").get<double>(), m.at("accuracy").get<double>(), m.at("micro_precision").get<double>(),
+                     m.at("micro_recall").get<double>(), m.at("micro_f1").get<double>(),
+                     m.at("macro_f1").get<double>());
+}
+
+json eval_record(const char* split, int64_t step, double epoch, json metrics) {
+  json r = {{"split", split}, {"step", step}, {"epoch", epoch}};
+  r.update(metrics);
+  return r;
+}
+
+}  // namespace
+
+json run_teacher(const TeacherOptions& o, const std::vector<std::pair<std::string, std::string>>& rows,
+                 std::FILE* out) {
+  const auto t_start = std::chrono::steady_clock::now();
+  const bool interactive = !o.no_progress && stderr_is_terminal();
+  // The engine's ops run on the CPU; the CUDA kernels so far cover GELU and dropout only, not a training step.
+  DOCBERT_CHECK(o.device != "cuda",
+                "--device cuda: BERT training on the GPU is not available yet (only the GELU and dropout kernels "
+                "exist); use --device cpu or auto");
+  DOCBERT_CHECK(o.precision == "fp32", "--precision {}: bf16 training needs the GPU backend; use fp32 on the CPU",
+                o.precision);
+  set_num_threads(static_cast<int>(o.threads));
+
+  const std::string resume_dir = resolve_resume(o);
+  const bool resuming = !resume_dir.empty();
+  if (!o.eval_only) prepare_output_dir(o, resuming || o.resume == "auto");
+  else {
+    std::error_code ec;
+    fs::create_directories(o.output_dir, ec);
+    DOCBERT_CHECK(!ec, "--output-dir {}: cannot create it: {}", o.output_dir, ec.message());
+    DOCBERT_CHECK(o.overwrite || !fs::exists(fs::path(o.output_dir) / "results.json"),
+                  "--output-dir {} already has results.json: pass --overwrite or choose another folder", o.output_dir);
+  }
+
+  fmt::print(out, "train_teacher: resolved options\n{}", format_table(rows));
+  std::fflush(out);
+
+  // ---- data ----
+  data::ReadOptions read;
+  read.dev_fraction = o.dev_fraction;
+  if (o.problem_type != "auto") read.problem_type = parse_problem_type(o.problem_type, "--problem-type");
+  const data::Dataset ds = data::load_dataset(o.data, data::parse_format(o.format), read);
+  const ProblemType problem = ds.problem_type;
+  fmt::print(out, "data: {} ({}), {} labels, {} / {} / {} documents\n", ds.name, problem_type_name(problem),
+             ds.num_labels(), ds.count(data::Split::Train), ds.count(data::Split::Dev), ds.count(data::Split::Test));
+
+  // ---- model and tokenizer ----
+  std::optional<bert::BertClassifier> model;
+  std::optional<tok::WordPiece> tokenizer;
+  std::string model_source;
+  if (o.eval_only || resuming) {
+    model_source = o.eval_only ? o.model : resume_dir + "/model";
+    model.emplace(bert::BertClassifier::from_pretrained(model_source));
+    tokenizer.emplace(tok::WordPiece::from_dir(model_source));
+    DOCBERT_CHECK(model->problem_type() == problem, "{}: the model is {} but the dataset is {}", model_source,
+                  problem_type_name(model->problem_type()), problem_type_name(problem));
+  } else if (!o.model.empty()) {
+    model_source = o.model;
+    bert::ClassifierLoadReport report;
+    model.emplace(bert::BertClassifier::from_pretrained_encoder(o.model, ds.num_labels(), problem, ds.label_names,
+                                                                o.seed, &report));
+    tokenizer.emplace(tok::WordPiece::from_dir(o.model));
+    fmt::print(out, "model: {} ({} tensors loaded; new: {}; unused in the file: {})\n", o.model, report.loaded,
+               fmt::join(report.initialised, ", "), report.unused.empty() ? "none" : fmt::format("{}", fmt::join(report.unused, ", ")));
+  } else {
+    tokenizer.emplace(tok::WordPiece::from_vocab(o.vocab));
+    model_source = "--arch " + o.arch;
+    model.emplace(bert::BertConfig::preset(o.arch, tokenizer->vocab_size()), ds.num_labels(), problem,
+                  ds.label_names, o.seed);
+  }
+  const bert::BertConfig& config = model->config();
+  DOCBERT_CHECK(tokenizer->vocab_size() == config.vocab_size,
+                "{}: vocab.txt has {} tokens but config.json's vocab_size is {}", model_source,
+                tokenizer->vocab_size(), config.vocab_size);
+  DOCBERT_CHECK(o.max_seq_length <= config.max_position_embeddings,
+                "--max-seq-length {} exceeds the model's max_position_embeddings {}", o.max_seq_length,
+                config.max_position_embeddings);
+  const std::vector<int32_t> label_map = map_labels(ds, model->labels(), model_source);
+  if (!o.eval_only)
+    DOCBERT_CHECK(model->labels() == ds.label_names, "{}: the checkpoint's labels differ from the dataset's",
+                  model_source);
+  const int64_t params = model->params().numel();
+  fmt::print(out, "model: {} layers, hidden {}, {} heads, {} parameters, {} labels\n", config.num_hidden_layers,
+             config.hidden_size, config.num_attention_heads, params, model->num_labels());
+
+  const auto t_encode = std::chrono::steady_clock::now();
+  const Corpus train = make_corpus(ds, data::Split::Train, o.max_train_docs, label_map, *tokenizer, o);
+  const Corpus dev = make_corpus(ds, data::Split::Dev, o.max_eval_docs, label_map, *tokenizer, o);
+  const Corpus test = make_corpus(ds, data::Split::Test, o.max_eval_docs, label_map, *tokenizer, o);
+  fmt::print(out, "tokenized {} / {} / {} documents to at most {} tokens in {:.1f} s\n", train.size(), dev.size(),
+             test.size(), o.max_seq_length,
+             std::chrono::duration<double>(std::chrono::steady_clock::now() - t_encode).count());
+  DOCBERT_CHECK(dev.size() > 0, "{}: the dev split is empty: model selection needs one", o.data);
+
+  const std::string out_dir = o.output_dir;
+  if (o.eval_only) {
+    json results = {{"dev", evaluate(*model, dev, o.eval_batch_size, "dev", interactive)},
+                    {"test", test.size() > 0 ? evaluate(*model, test, o.eval_batch_size, "test", interactive)
+                                             : json(nullptr)},
+                    {"model", o.model}, {"data", o.data}, {"params", params}};
+    fmt::print(out, "dev   {}\n", metrics_line(results["dev"]));
+    if (test.size() > 0) fmt::print(out, "test  {}\n", metrics_line(results["test"]));
+    write_file_atomic(out_dir + "/results.json", results.dump(2) + "\n", "results");
+    return results;
+  }
+  DOCBERT_CHECK(train.size() > 0, "{}: the training split is empty", o.data);
+  if (!resuming && o.head_bias_init == "prior") init_head_bias_to_prior(*model, train);
+  write_file_atomic(out_dir + "/config.toml", to_toml(rows), "resolved config");
+
+  // ---- optimizer, schedule, data order ----
+  AdamWConfig ac;
+  ac.lr = o.lr;
+  ac.eps = o.adam_eps;
+  ac.weight_decay = o.weight_decay;
+  ac.bias_correction = o.bias_correction;
+  AdamW optimizer(model->params(), ac);
+  data::BatchPlanOptions plan_options;
+  plan_options.batch_size = o.batch_size;
+  plan_options.seed = o.seed;
+  const auto micro_per_epoch = static_cast<int64_t>(data::plan_epoch(train.tokens, 0, plan_options).size());
+  const int64_t steps_per_epoch = (micro_per_epoch + o.grad_accum_steps - 1) / o.grad_accum_steps;
+  const int64_t total_steps = o.max_steps > 0 ? o.max_steps : steps_per_epoch * o.epochs;
+  LrSchedule schedule;
+  schedule.kind = LrSchedule::Kind::LinearWarmupDecay;
+  schedule.total_steps = total_steps;
+  schedule.warmup_steps = warmup_steps_from_proportion(o.warmup_proportion, total_steps);
+
+  TrainState st;
+  if (resuming) {
+    const std::string state_path = resume_dir + "/trainer_state.json";
+    const json saved = json::parse(read_file(state_path, "trainer state"), nullptr, false);
+    DOCBERT_CHECK(!saved.is_discarded() && saved.is_object(), "{}: not a JSON object", state_path);
+    DOCBERT_CHECK(saved.contains("options") && saved["options"].is_object(), "{}: no options", state_path);
+    check_resume_options(saved["options"], rows, state_path);
+    st = state_from_json(saved.at("state"), state_path);
+    SafetensorsFile opt_file = SafetensorsFile::open(resume_dir + "/optimizer.safetensors");
+    std::vector<NamedTensor> opt_state;
+    for (const SafetensorsEntry& e : opt_file.entries()) opt_state.push_back({e.name, opt_file.load(e.name)});
+    optimizer.load_state(opt_state);
+    DOCBERT_CHECK(optimizer.step_count() == st.step, "{}: optimizer step {} but trainer step {}", resume_dir,
+                  optimizer.step_count(), st.step);
+    fmt::print(out, "resumed from {}: step {}, epoch {}, batch {}\n", resume_dir, st.step, st.epoch + 1, st.batch);
+  }
+  JsonlLog log(out_dir + "/metrics.jsonl", resuming ? st.log_bytes : 0);
+  fmt::print(out, "training: {} epochs x {} steps ({} micro-batches of {}, {} per step) = {} steps, warmup {:.1f}, "
+                  "lr {:g}\n", o.epochs, steps_per_epoch, micro_per_epoch, o.batch_size, o.grad_accum_steps,
+             total_steps, schedule.warmup_steps, o.lr);
+  std::fflush(out);
+
+  auto save_checkpoint = [&]() {
+    st.log_bytes = log.bytes();
+    write_checkpoint(out_dir, st.step, [&](const std::string& dir) {
+      save_model_dir(*model, *tokenizer, o.max_seq_length, dir + "/model");
+      save_safetensors(dir + "/optimizer.safetensors", optimizer.state());
+      json options = json::object();
+      for (const auto& [k, v] : rows) options[k] = v;
+      json state = {{"state", st}, {"options", options},
+                    {"total_steps", total_steps}, {"warmup_steps", schedule.warmup_steps}};
+      write_file_atomic(dir + "/trainer_state.json", state.dump(2) + "\n", "trainer state");
+      write_file_atomic(dir + "/config.toml", to_toml(rows), "resolved config");
+    });
+    prune_checkpoints(out_dir, o.keep_last);
+  };
+
+  // One evaluation on dev at an epoch's end (or where training stops): selection, best/, patience, curves.
+  auto end_of_epoch_eval = [&](double epoch_pos) {
+    const json m = evaluate(*model, dev, o.eval_batch_size, "dev", interactive);
+    log.write(eval_record("dev", st.step, epoch_pos, m));
+    const double score = selection(m, problem);
+    const double train_loss = st.epoch_batches > 0 ? st.epoch_loss / static_cast<double>(st.epoch_batches)
+                                                   : std::nan("");
+    st.history.push_back({{"epoch", epoch_pos}, {"train_loss", train_loss},
+                          {"dev_loss", m.at("loss")}, {"dev_metric", score}});
+    const bool better = score > st.best;
+    if (better) {
+      st.best = score;
+      st.best_epoch = st.epoch + 1;
+      st.best_step = st.step;
+      st.bad_epochs = 0;
+      save_model_dir(*model, *tokenizer, o.max_seq_length, out_dir + "/best");
+    } else {
+      ++st.bad_epochs;
+    }
+    fmt::print(out, "epoch {:>3}  step {:>6}  train loss {:.4f}  dev {}{}\n", st.epoch + 1, st.step, train_loss,
+               metrics_line(m), better ? "  *best" : "");
+    std::fflush(out);
+    write_curves(out_dir, st.history, problem);
+  };
+
+  // ---- the loop ----
+  bool stop = st.stopped_early || st.step >= total_steps;
+  bool interrupted = false;
+  while (!stop && st.epoch < o.epochs) {
+    const auto plan = data::plan_epoch(train.tokens, st.epoch, plan_options);
+    ProgressBar bar(fmt::format("epoch {}/{}", st.epoch + 1, o.epochs), static_cast<int64_t>(plan.size()),
+                    interactive);
+    int64_t in_step = 0;  // micro-batches accumulated into the coming step
+    while (st.batch < static_cast<int64_t>(plan.size())) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const std::vector<int64_t>& rows_b = plan[static_cast<size_t>(st.batch)];
+      const data::PaddedBatch b = data::collate_padded(train.tokens, rows_b);
+      RngStream rng{o.seed, st.rng_offset};
+      Tensor loss = model->loss(model->forward(b.ids, Tensor(), b.mask, true, &rng),
+                                targets(train, rows_b, problem, model->num_labels()));
+      st.rng_offset = rng.offset;
+      const double loss_value = loss.item();
+      if (o.grad_accum_steps > 1) loss = scale(loss, 1.0 / static_cast<double>(o.grad_accum_steps));
+      loss.backward();
+      ++st.batch;
+      ++in_step;
+      st.window_loss += loss_value;
+      st.epoch_loss += loss_value;
+      ++st.window_batches;
+      ++st.epoch_batches;
+      st.window_docs += static_cast<int64_t>(rows_b.size());
+      const bool step_now = in_step == o.grad_accum_steps || st.batch == static_cast<int64_t>(plan.size());
+      if (step_now) {
+        in_step = 0;
+        const double norm = grad_norm(model->params());
+        const double lr = o.lr * schedule.multiplier(st.step);
+        if (std::isfinite(norm)) {
+          if (o.max_grad_norm > 0) {
+            if (o.clip == "global") (void)clip_grad_norm(model->params(), o.max_grad_norm);
+            else clip_grad_norm_per_tensor(model->params(), o.max_grad_norm);
+          }
+          optimizer.step(lr);
+        } else {
+          ++st.skipped_steps;
+          fmt::print(out, "warning: step {}: non-finite gradient norm, update skipped\n", st.step + 1);
+        }
+        model->params().zero_grad();
+        ++st.step;
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        st.window_seconds += seconds;
+        st.train_seconds += seconds;
+        if (st.step % o.log_every == 0) {
+          log.write({{"split", "train"},
+                     {"step", st.step},
+                     {"epoch", static_cast<double>(st.epoch) +
+                                   static_cast<double>(st.batch) / static_cast<double>(plan.size())},
+                     {"loss", st.window_loss / static_cast<double>(st.window_batches)},
+                     {"lr", lr},
+                     {"grad_norm", norm},
+                     {"docs_per_s", static_cast<double>(st.window_docs) / st.window_seconds}});
+          st.window_loss = 0;
+          st.window_batches = st.window_docs = 0;
+          st.window_seconds = 0;
+        }
+        bar.update(st.batch, fmt::format("loss {:.4f} lr {:.2e}", loss_value, lr));
+        if (st.step >= total_steps) break;
+        if (o.save_every > 0 && st.step % o.save_every == 0 && st.batch < static_cast<int64_t>(plan.size()))
+          save_checkpoint();
+        if (o.stop_after_steps > 0 && st.step == o.stop_after_steps && st.batch < static_cast<int64_t>(plan.size())) {
+          if (o.save_every == 0 || st.step % o.save_every != 0) save_checkpoint();
+          interrupted = true;
+          break;
+        }
+      } else {
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        st.window_seconds += seconds;
+        st.train_seconds += seconds;
+      }
+    }
+    bar.finish();
+    if (interrupted) break;
+    const bool epoch_done = st.batch == static_cast<int64_t>(plan.size());
+    end_of_epoch_eval(static_cast<double>(st.epoch) +
+                      static_cast<double>(st.batch) / static_cast<double>(plan.size()));
+    if (o.patience > 0 && st.bad_epochs >= o.patience) {
+      st.stopped_early = true;
+      fmt::print(out, "early stop: no better dev {} for {} epochs\n", selection_name(problem), o.patience);
+    }
+    if (epoch_done) {
+      ++st.epoch;
+      st.batch = 0;
+      st.epoch_loss = 0;
+      st.epoch_batches = 0;
+    }
+    stop = st.stopped_early || st.step >= total_steps;
+    save_checkpoint();
+    if (o.stop_after_steps > 0 && st.step >= o.stop_after_steps && !stop) {
+      interrupted = true;
+      break;
+    }
+  }
+  if (interrupted) {
+    fmt::print(out, "stopped after step {} as asked (--stop-after-steps); continue with --resume auto\n", st.step);
+    return json{{"interrupted_at_step", st.step}};
+  }
+
+  // ---- the best model on dev and test ----
+  const std::string best_dir = out_dir + "/best";
+  DOCBERT_CHECK(fs::exists(best_dir + "/model.safetensors"), "{}: no best model was saved", best_dir);
+  const bert::BertClassifier best = bert::BertClassifier::from_pretrained(best_dir);
+  json results = {{"dev", evaluate(best, dev, o.eval_batch_size, "dev", interactive)},
+                  {"test", test.size() > 0 ? evaluate(best, test, o.eval_batch_size, "test", interactive)
+                                           : json(nullptr)},
+                  {"best_epoch", st.best_epoch},
+                  {"best_step", st.best_step},
+                  {"steps", st.step},
+                  {"epochs_run", st.history.size()},
+                  {"stopped_early", st.stopped_early},
+                  {"skipped_steps", st.skipped_steps},
+                  {"params", params},
+                  {"train_seconds", st.train_seconds},
+                  {"wall_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count()},
+                  {"model", o.model.empty() ? "--arch " + o.arch : o.model},
+                  {"data", o.data},
+                  {"problem_type", problem_type_name(problem)},
+                  {"selection_metric", selection_name(problem)}};
+  log.write(eval_record("dev", st.step, static_cast<double>(st.best_epoch), results["dev"]));
+  if (test.size() > 0) log.write(eval_record("test", st.step, static_cast<double>(st.best_epoch), results["test"]));
+  write_file_atomic(out_dir + "/results.json", results.dump(2) + "\n", "results");
+  fmt::print(out, "best epoch {} (step {})\n", st.best_epoch, st.best_step);
+  fmt::print(out, "dev   {}\n", metrics_line(results["dev"]));
+  if (test.size() > 0) fmt::print(out, "test  {}\n", metrics_line(results["test"]));
+  fmt::print(out, "dev micro-F1 {:.4f}  test micro-F1 {:.4f}  ({:.0f} s training, outputs in {})\n",
+             results["dev"].at("micro_f1").get<double>(),
+             test.size() > 0 ? results["test"].at("micro_f1").get<double>() : std::nan(""), st.train_seconds,
+             out_dir);
+  return results;
+}
+
+}  // namespace docbert::train
