@@ -21,7 +21,7 @@ void carve_dev(Dataset& ds, double fraction, uint64_t seed) {
   const int64_t k = std::clamp<int64_t>(std::llround(fraction * static_cast<double>(n)), 1, n - 1);
   std::vector<int64_t> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), 0);
-  // Offset 0 is also where an RngStream starts, so under the same seed (engine_demo's defaults) the first weights
+  // Offset 0 is also where an RngStream starts, so under the same seed (train_teacher's --seed is also the dev seed's default) the first weights
   // read these words too. Harmless: they are used once, before training, and a word's residue mod i (all the
   // shuffle keeps) is nearly independent of the top 24 bits a uniform keeps.
   seeded_shuffle(order, seed, 0);

@@ -5,7 +5,7 @@
 //   docbert_predict --model runs/teacher/best --input data/reuters --split test --save-logits reuters-test.logits
 //
 // Inputs (--format):
-//   text       one document per line, ids "line-<n>" (1-based). An empty or whitespace-only line is an error naming
+//   text       one document per line, ids "line-<n>" (1-based); --input - reads the standard input. An empty or whitespace-only line is an error naming
 //              file:line: it is far more often a broken file than a document, and skipping it would shift the
 //              output against the input lines. (An empty document can be given in JSONL as "text": "".)
 //   jsonl      a file of objects with "text", optional "id" (default "line-<n>") and optional gold "labels" (array of
@@ -46,6 +46,8 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <iostream>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <set>
@@ -91,8 +93,16 @@ InputKind input_kind(const std::string& format, const std::string& path, data::F
   return InputKind::Dataset;
 }
 
+// The whole input: stdin for "-", else the file.
+std::string read_input(const std::string& path) {
+  if (path != "-") return read_file(path, "input file");
+  std::string content((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+  DOCBERT_CHECK(!std::cin.bad(), "reading the standard input failed");
+  return content;
+}
+
 Input read_text(const std::string& path) {
-  const std::string content = read_file(path, "input file");
+  const std::string content = read_input(path);
   Input in;
   data::LineReader lines(content);
   std::string_view line;
@@ -125,7 +135,7 @@ bool jsonl_gold(const json& row, const std::string& where, std::vector<std::stri
 }
 
 Input read_jsonl_file(const std::string& path) {
-  const std::string content = read_file(path, "input file");
+  const std::string content = read_input(path);
   Input in;
   std::set<std::string> seen;
   data::LineReader lines(content);
@@ -278,7 +288,7 @@ int run(int argc, char** argv) {
       "with accuracy and micro/macro P/R/F1 on stderr when the input has gold labels"};
   Args a;
   app.add_option("--model", a.model, "Saved teacher folder: config.json, model.safetensors, vocab.txt")->required();
-  app.add_option("--input", a.input, "Text file (a document per line), JSONL file, or dataset folder")->required();
+  app.add_option("--input", a.input, "Text file (a document per line; '-': standard input), JSONL file, or dataset folder")->required();
   app.add_option("--format", a.format,
                  "auto|text|jsonl|canonical|reuters-sgml|hedwig-tsv|r8|r52|imdb|folder|csv (auto: a folder's dataset "
                  "format, *.jsonl as jsonl, other files as text)")
