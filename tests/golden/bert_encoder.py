@@ -7,7 +7,7 @@ docs/pretrained.md); torch is Debian's python3-torch 1.13 (`apt-get install -y p
   scripts/get-pretrained.sh all-minilm-l6-v2 ~/.cache/docbert/models/all-minilm-l6-v2
   /usr/bin/python3 -m venv --system-site-packages .cache/venv-golden-bert
   .cache/venv-golden-bert/bin/pip install transformers==4.44.2
-  .cache/venv-golden-bert/bin/python tests/golden/bert_encoder.py ~/.cache/docbert/models/all-minilm-l6-v2
+  PYTHONNOUSERSITE=1 .cache/venv-golden-bert/bin/python tests/golden/bert_encoder.py ~/.cache/docbert/models/all-minilm-l6-v2
 Writes tests/golden/fixtures/bert_minilm.safetensors. The committed fixture was made with transformers 4.44.2,
 tokenizers 0.19.1, torch 1.13.0a0 (Debian), Python 3.11.2; the versions are also in its metadata.
 

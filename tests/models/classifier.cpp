@@ -62,7 +62,7 @@ std::string edited_copy(const ScratchDir& scratch, const std::string& name, void
 
 }  // namespace
 
-TEST_CASE("BertClassifier matches HF BertForSequenceClassification", "[bert][classifier]") {
+TEST_CASE("BertClassifier matches HF BertForSequenceClassification: logits, loss and gradients", "[bert][classifier]") {
   const std::map<std::string, Tensor> fx = load_fixture("bert_classifier");
   const Tensor &ids = fx.at("input_ids"), &mask = fx.at("attention_mask"), &types = fx.at("token_type_ids");
   for (const std::string variant : {"multi", "single"}) {
@@ -84,7 +84,21 @@ TEST_CASE("BertClassifier matches HF BertForSequenceClassification", "[bert][cla
       check_close(logits.to(DType::F64), want_logits, tol_logits, Tol::Absolute, "logits");
       Tensor labels = fx.at(variant + "_labels");
       if (variant == "multi") labels = labels.to(dt);
-      check_close(m.loss(logits, labels).to(DType::F64), want_loss, tol_loss, Tol::Absolute, "loss");
+      const Tensor loss = m.loss(logits, labels);
+      check_close(loss.to(DType::F64), want_loss, tol_loss, Tol::Absolute, "loss");
+      // Gradients of a few parameters (head, pooler, attention, LayerNorm, embedding tables) against HF's backward.
+      loss.backward();
+      const double tol_grad = dt == DType::F32 ? 2e-5 : 1e-12;
+      int checked = 0;
+      for (const auto& [key, want] : fx) {
+        const std::string prefix = variant + "_grad.";
+        if (key.compare(0, prefix.size(), prefix) != 0) continue;
+        const std::string name = key.substr(prefix.size());
+        INFO(name);
+        check_close(m.params().get(name).grad().to(DType::F64), want, tol_grad, Tol::Absolute, name.c_str());
+        ++checked;
+      }
+      CHECK(checked == 7);
     }
   }
   const BertClassifier multi = BertClassifier::from_pretrained(hf_dir("multi"));

@@ -212,6 +212,15 @@ TEST_CASE("bad input fails clearly and overwrites nothing", "[trainer][bad-input
                            "--eval-only", "--output-dir", dir.file("eval")}),
                       Catch::Contains("is multi_label_classification but the dataset is single_label_classification"));
   }
+  SECTION("a saved teacher that does not know the dataset's labels") {
+    for (const char* split : {"train", "dev", "test"})
+      dir.write(std::string("other-labels/") + split + ".jsonl",
+                R"({"text": "wheat exports fell", "labels": ["grain", "weather"]})" "\n"
+                R"({"text": "the bank raised rates", "labels": ["interest", "politics"]})" "\n");
+    CHECK_THROWS_WITH(run({"--data", dir.file("other-labels"), "--format", "jsonl", "--problem-type", "multi",
+                           "--model", out + "/best", "--eval-only", "--output-dir", dir.file("eval")}),
+                      Catch::Contains("the model does not know 2 label(s) of the dataset: politics, weather"));
+  }
   SECTION("--eval-only of the best model reproduces the run's scores") {
     const json r = run({"--data", test::shared_data("reuters21578"), "--model", out + "/best", "--eval-only",
                         "--max-eval-docs", "24", "--max-seq-length", "32", "--output-dir", dir.file("eval")});
