@@ -134,10 +134,12 @@ const char* selection_name(ProblemType problem) {
 
 // best/ and checkpoints' model/: the classifier plus what a tokenizer needs, so docbert_predict and transformers
 // read the folder alone.
-void save_model_dir(const bert::BertClassifier& model, const tok::WordPiece& tokenizer, int64_t max_seq_length,
-                    const std::string& dir) {
+//   vocab_text  vocab.txt's bytes, read once at the start: the file the tokenizer came from may be a checkpoint
+//               that a later save prunes
+void save_model_dir(const bert::BertClassifier& model, const tok::WordPiece& tokenizer, const std::string& vocab_text,
+                    int64_t max_seq_length, const std::string& dir) {
   model.save_pretrained(dir);
-  write_file_atomic(dir + "/vocab.txt", read_file(tokenizer.vocab_path(), "vocabulary"), "vocabulary");
+  write_file_atomic(dir + "/vocab.txt", vocab_text, "vocabulary");
   const tok::WordPieceOptions& w = tokenizer.options();
   json tc = {{"tokenizer_class", "BertTokenizer"},
              {"do_lower_case", w.lower_case},
@@ -354,6 +356,7 @@ json run_teacher(const TeacherOptions& o, const std::vector<std::pair<std::strin
     model.emplace(bert::BertConfig::preset(o.arch, tokenizer->vocab_size()), ds.num_labels(), problem,
                   ds.label_names, o.seed);
   }
+  const std::string vocab_text = read_file(tokenizer->vocab_path(), "vocabulary");
   const bert::BertConfig& config = model->config();
   DOCBERT_CHECK(tokenizer->vocab_size() == config.vocab_size,
                 "{}: vocab.txt has {} tokens but config.json's vocab_size is {}", model_source,
@@ -436,7 +439,7 @@ json run_teacher(const TeacherOptions& o, const std::vector<std::pair<std::strin
   auto save_checkpoint = [&]() {
     st.log_bytes = log.bytes();
     write_checkpoint(out_dir, st.step, [&](const std::string& dir) {
-      save_model_dir(*model, *tokenizer, o.max_seq_length, dir + "/model");
+      save_model_dir(*model, *tokenizer, vocab_text, o.max_seq_length, dir + "/model");
       save_safetensors(dir + "/optimizer.safetensors", optimizer.state());
       json options = json::object();
       for (const auto& [k, v] : rows) options[k] = v;
@@ -463,7 +466,7 @@ json run_teacher(const TeacherOptions& o, const std::vector<std::pair<std::strin
       st.best_epoch = st.epoch + 1;
       st.best_step = st.step;
       st.bad_epochs = 0;
-      save_model_dir(*model, *tokenizer, o.max_seq_length, out_dir + "/best");
+      save_model_dir(*model, *tokenizer, vocab_text, o.max_seq_length, out_dir + "/best");
     } else {
       ++st.bad_epochs;
     }
