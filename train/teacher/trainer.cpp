@@ -18,17 +18,16 @@
 #include "train/data/batching.h"
 #include "train/data/load_dataset.h"
 #include "train/teacher/inference.h"
+#include "train/teacher/model_dir.h"
+#include "train/teacher/run_dir.h"
 
 #include <fmt/format.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <cmath>
 #include <filesystem>
 #include <limits>
-#include <map>
 #include <optional>
-#include <set>
 
 namespace docbert::train {
 
@@ -40,10 +39,6 @@ namespace {
 // Dropout draws its Philox counters from here up; initialisers (RngStream{seed, 0}) count up from 0 and never get
 // near, so a seed gives independent init and dropout streams.
 constexpr uint64_t kDropoutOffset = uint64_t{1} << 40;
-// Settings that may differ between a run and its resumption: they change where and how fast, not what.
-const std::set<std::string> kResumeMayChange = {"resume", "threads", "no-progress", "stop-after-steps",
-                                                "overwrite", "keep-last", "device", "output-dir", "eval-batch-size"};
-
 // One split as the model sees it.
 struct Corpus {
   std::vector<std::string> ids;
@@ -132,28 +127,6 @@ const char* selection_name(ProblemType problem) {
   return problem == ProblemType::SingleLabel ? "accuracy" : "micro-F1";
 }
 
-// best/ and checkpoints' model/: the classifier plus what a tokenizer needs, so docbert_predict and transformers
-// read the folder alone.
-//   vocab_text  vocab.txt's bytes, read once at the start: the file the tokenizer came from may be a checkpoint
-//               that a later save prunes
-void save_model_dir(const bert::BertClassifier& model, const tok::WordPiece& tokenizer, const std::string& vocab_text,
-                    int64_t max_seq_length, const std::string& dir) {
-  model.save_pretrained(dir);
-  write_file_atomic(dir + "/vocab.txt", vocab_text, "vocabulary");
-  const tok::WordPieceOptions& w = tokenizer.options();
-  json tc = {{"tokenizer_class", "BertTokenizer"},
-             {"do_lower_case", w.lower_case},
-             {"strip_accents", w.strip_accents ? json(*w.strip_accents) : json(nullptr)},
-             {"tokenize_chinese_chars", w.split_cjk},
-             {"model_max_length", max_seq_length},
-             {"unk_token", w.unk_token},
-             {"cls_token", w.cls_token},
-             {"sep_token", w.sep_token},
-             {"pad_token", w.pad_token},
-             {"mask_token", w.mask_token}};
-  write_file_atomic(dir + "/tokenizer_config.json", tc.dump(2) + "\n", "tokenizer config");
-}
-
 // What a run holds between steps; all of it goes into trainer_state.json.
 struct TrainState {
   int64_t step = 0;         // optimizer steps taken
@@ -184,86 +157,6 @@ TrainState state_from_json(const json& j, const std::string& path) {
   } catch (const json::exception& e) {
     DOCBERT_THROW("{}: bad trainer state: {}", path, e.what());
   }
-}
-
-// The settings of `rows` as a map, for the resume comparison.
-std::map<std::string, std::string> as_map(const std::vector<std::pair<std::string, std::string>>& rows) {
-  return {rows.begin(), rows.end()};
-}
-
-// Whether two option values are the same setting: equal text, or equal numbers ("1e-3" and "0.001").
-bool same_setting(const std::string& a, const std::string& b) {
-  if (a == b) return true;
-  char *end_a = nullptr, *end_b = nullptr;
-  const double x = std::strtod(a.c_str(), &end_a), y = std::strtod(b.c_str(), &end_b);
-  return !a.empty() && !b.empty() && *end_a == '\0' && *end_b == '\0' && x == y;
-}
-
-// Refuses to resume with settings that change the result.
-void check_resume_options(const json& saved, const std::vector<std::pair<std::string, std::string>>& rows,
-                          const std::string& path) {
-  const auto now = as_map(rows);
-  std::string diffs;
-  for (const auto& [key, value] : saved.items()) {
-    if (kResumeMayChange.count(key) != 0) continue;
-    const auto it = now.find(key);
-    const std::string current = it == now.end() ? "(unknown option)" : it->second;
-    if (!same_setting(current, value.get<std::string>()))
-      diffs += fmt::format("\n  --{}: checkpoint '{}', now '{}'", key, value.get<std::string>(), current);
-  }
-  DOCBERT_CHECK(diffs.empty(), "{}: cannot resume with different settings (give the original ones):{}", path, diffs);
-}
-
-// The (model label id) of each dataset label: the identity for a new model; by name for a loaded one, which must
-// know every label of the data.
-std::vector<int32_t> map_labels(const data::Dataset& ds, const std::vector<std::string>& model_labels,
-                                const std::string& model_dir) {
-  std::map<std::string, int32_t> id;
-  for (size_t i = 0; i < model_labels.size(); ++i) id[model_labels[i]] = static_cast<int32_t>(i);
-  std::vector<int32_t> map;
-  std::vector<std::string> unknown;
-  for (const std::string& name : ds.label_names) {
-    const auto it = id.find(name);
-    if (it == id.end()) unknown.push_back(name);
-    map.push_back(it == id.end() ? -1 : it->second);
-  }
-  DOCBERT_CHECK(unknown.empty(), "{}: the model does not know {} label(s) of the dataset: {} (it has {} labels: {})",
-                model_dir, unknown.size(), fmt::join(unknown, ", "), model_labels.size(),
-                fmt::join(model_labels, ", "));
-  return map;
-}
-
-// Output-folder safety: a new run never silently replaces another run's files.
-void prepare_output_dir(const TeacherOptions& o, bool resuming) {
-  std::error_code ec;
-  fs::create_directories(o.output_dir, ec);
-  DOCBERT_CHECK(!ec, "--output-dir {}: cannot create it: {}", o.output_dir, ec.message());
-  DOCBERT_CHECK(fs::is_directory(o.output_dir), "--output-dir {}: not a folder", o.output_dir);
-  if (resuming) return;
-  std::vector<std::string> found;
-  for (const char* name : {"results.json", "metrics.jsonl", "best"})
-    if (fs::exists(fs::path(o.output_dir) / name)) found.push_back(name);
-  for (const auto& [step, path] : list_checkpoints(o.output_dir)) found.push_back(fs::path(path).filename().string());
-  if (found.empty()) return;
-  DOCBERT_CHECK(o.overwrite,
-                "--output-dir {} already holds a run ({}): pass --resume auto to continue it, --overwrite to replace "
-                "it, or choose another folder",
-                o.output_dir, fmt::join(found, ", "));
-  for (const auto& [step, path] : list_checkpoints(o.output_dir)) fs::remove_all(path);
-  fs::remove_all(fs::path(o.output_dir) / "best");
-  fs::remove(fs::path(o.output_dir) / "results.json");
-}
-
-// The checkpoint --resume names, or "" for a fresh run ("auto" in a folder without checkpoints).
-std::string resolve_resume(const TeacherOptions& o) {
-  if (o.resume.empty()) return "";
-  if (o.resume == "auto") {
-    const auto all = list_checkpoints(o.output_dir);
-    return all.empty() ? "" : all.back().second;
-  }
-  DOCBERT_CHECK(fs::is_regular_file(fs::path(o.resume) / "trainer_state.json"),
-                "--resume {}: not a checkpoint folder (no trainer_state.json)", o.resume);
-  return o.resume;
 }
 
 void write_curves(const std::string& output_dir, const json& history, ProblemType problem) {
@@ -309,9 +202,9 @@ json run_teacher(const TeacherOptions& o, const std::vector<std::pair<std::strin
                 o.precision);
   set_num_threads(static_cast<int>(o.threads));
 
-  const std::string resume_dir = resolve_resume(o);
+  const std::string resume_dir = resolve_resume(o.resume, o.output_dir);
   const bool resuming = !resume_dir.empty();
-  if (!o.eval_only) prepare_output_dir(o, resuming || o.resume == "auto");
+  if (!o.eval_only) prepare_output_dir(o.output_dir, o.overwrite, resuming || o.resume == "auto");
   else {
     std::error_code ec;
     fs::create_directories(o.output_dir, ec);
