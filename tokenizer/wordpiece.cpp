@@ -8,6 +8,7 @@
 
 #include "engine/error.h"
 #include "engine/file_io.h"
+#include "engine/json_io.h"
 #include "tokenizer/utf8.h"
 
 namespace docbert::tok {
@@ -53,14 +54,7 @@ const char* truncation_name(Truncation t) {
 }
 
 WordPieceOptions read_tokenizer_config(const std::string& path) {
-  const std::string text = read_file(path, "tokenizer config");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    DOCBERT_THROW("{}: malformed JSON: {}", path, e.what());
-  }
-  DOCBERT_CHECK(j.is_object(), "{}: expected a JSON object, got {}", path, j.type_name());
+  const nlohmann::json j = parse_json_object(read_file(path, "tokenizer config"), path);
   WordPieceOptions o;
   const auto flag = [&](const char* key, bool& out) {
     if (!j.contains(key)) return;

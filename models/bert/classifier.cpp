@@ -1,14 +1,12 @@
 #include "models/bert/classifier.h"
 
 #include "engine/file_io.h"
-
+#include "engine/json_io.h"
 #include "engine/ops.h"
 
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <set>
 
 namespace docbert::bert {
@@ -28,15 +26,7 @@ struct HeadConfig {
 };
 
 HeadConfig read_head_config(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  DOCBERT_CHECK(in, "{}: cannot open the classifier config", path);
-  json j;
-  try {
-    j = json::parse(std::string{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()});
-  } catch (const json::exception& e) {
-    DOCBERT_THROW("{}: malformed JSON: {}", path, e.what());
-  }
-  DOCBERT_CHECK(j.is_object(), "{}: expected a JSON object, got {}", path, j.type_name());
+  json j = parse_json_object(read_file(path, "classifier config"), path);
   HeadConfig h;
   // HF omits id2label when it is its default {0: LABEL_0, 1: LABEL_1}, and num_labels always (it derives it).
   int64_t num_labels = -1;

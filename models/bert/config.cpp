@@ -1,11 +1,11 @@
 #include "models/bert/config.h"
 
 #include "engine/error.h"
+#include "engine/file_io.h"
+#include "engine/json_io.h"
 
 #include <nlohmann/json.hpp>
 
-#include <fstream>
-#include <iterator>
 
 namespace docbert::bert {
 
@@ -40,13 +40,7 @@ const char* act_name(GeluKind k) { return k == GeluKind::Erf ? "gelu" : "gelu_ne
 }  // namespace
 
 BertConfig BertConfig::from_json(const std::string& text, const std::string& source) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    DOCBERT_THROW("{}: malformed JSON: {}", source, e.what());
-  }
-  DOCBERT_CHECK(j.is_object(), "{}: expected a JSON object, got {}", source, j.type_name());
+  json j = parse_json_object(text, source);
 
   const std::string model_type = read_string(j, source, "model_type");
   DOCBERT_CHECK(model_type.empty() || model_type == "bert", "{}: 'model_type' is '{}'; this encoder is 'bert'", source,
@@ -85,11 +79,7 @@ BertConfig BertConfig::from_json(const std::string& text, const std::string& sou
 }
 
 BertConfig BertConfig::from_json_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  DOCBERT_CHECK(in, "{}: cannot open the BERT config", path);
-  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  DOCBERT_CHECK(!in.bad(), "{}: reading the BERT config failed", path);
-  return from_json(text, path);
+  return from_json(read_file(path, "BERT config"), path);
 }
 
 BertConfig BertConfig::preset(const std::string& name, int64_t vocab_size) {

@@ -114,7 +114,7 @@ TEST_CASE("BertConfig errors name the file and the key", "[bert]") {
   CHECK_THROWS_WITH(parse("{" + base + R"(, "num_attention_heads": 2, "model_type": "roberta"})"),
                     Contains(path + ": 'model_type' is 'roberta'"));
   CHECK_THROWS_WITH(BertConfig::from_json_file(dir.file("absent.json")),
-                    Contains(dir.file("absent.json") + ": cannot open"));
+                    Contains(dir.file("absent.json") + ": BERT config not found"));
   CHECK_THROWS_WITH(BertConfig::preset("huge"), Contains("unknown BERT preset 'huge'"));
 }
 

@@ -2,6 +2,7 @@
 
 #include "engine/error.h"
 #include "engine/file_io.h"
+#include "engine/json_io.h"
 #include "train/data/dataset_builder.h"
 #include "train/data/readers/jsonl.h"
 #include "train/data/text_lines.h"
@@ -97,13 +98,7 @@ void save_canonical(const Dataset& ds, const std::string& dir) {
 Dataset parse_canonical(std::string_view dataset_json, const std::array<std::string_view, 3>& split_jsonl,
                         const std::string& dir) {
   const std::string meta_path = (fs::path(dir) / "dataset.json").string();
-  json meta;
-  try {
-    meta = json::parse(dataset_json);
-  } catch (const json::exception& e) {
-    DOCBERT_THROW("{}: invalid JSON: {}", meta_path, e.what());
-  }
-  DOCBERT_CHECK(meta.is_object(), "{}: expected a JSON object", meta_path);
+  const json meta = parse_json_object(dataset_json, meta_path);
   const auto format = meta.find("format");
   DOCBERT_CHECK(format != meta.end() && *format == kCanonicalFormat, "{}: \"format\" is not \"{}\"", meta_path,
                 kCanonicalFormat);

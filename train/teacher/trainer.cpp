@@ -3,6 +3,7 @@
 #include "engine/autograd.h"
 #include "engine/error.h"
 #include "engine/file_io.h"
+#include "engine/json_io.h"
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "engine/parallel.h"
@@ -201,6 +202,8 @@ json run_teacher(const TeacherOptions& o, const std::vector<std::pair<std::strin
   DOCBERT_CHECK(o.precision == "fp32", "--precision {}: bf16 training needs the GPU backend; use fp32 on the CPU",
                 o.precision);
   set_num_threads(static_cast<int>(o.threads));
+  fmt::print(out, "device: cpu, {} threads{}\n", num_threads(),
+             o.device == "auto" ? " (auto: training runs on the CPU until the CUDA training backend lands)" : "");
 
   const std::string resume_dir = resolve_resume(o.resume, o.output_dir);
   const bool resuming = !resume_dir.empty();
@@ -310,8 +313,7 @@ json run_teacher(const TeacherOptions& o, const std::vector<std::pair<std::strin
   TrainState st;
   if (resuming) {
     const std::string state_path = resume_dir + "/trainer_state.json";
-    const json saved = json::parse(read_file(state_path, "trainer state"), nullptr, false);
-    DOCBERT_CHECK(!saved.is_discarded() && saved.is_object(), "{}: not a JSON object", state_path);
+    const json saved = parse_json_object(read_file(state_path, "trainer state"), state_path);
     DOCBERT_CHECK(saved.contains("options") && saved["options"].is_object(), "{}: no options", state_path);
     check_resume_options(saved["options"], rows, state_path);
     st = state_from_json(saved.at("state"), state_path);
