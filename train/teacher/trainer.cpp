@@ -372,6 +372,12 @@ json run_teacher(const TeacherOptions& o, const std::vector<std::pair<std::strin
   };
 
   // ---- the loop ----
+  // Wall time of the micro-batches (and steps) since t0, for docs/s and train_seconds.
+  auto add_time = [&st](std::chrono::steady_clock::time_point t0) {
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    st.window_seconds += seconds;
+    st.train_seconds += seconds;
+  };
   bool stop = st.stopped_early || st.step >= total_steps;
   bool interrupted = false;
   while (!stop && st.epoch < o.epochs) {
@@ -398,51 +404,47 @@ json run_teacher(const TeacherOptions& o, const std::vector<std::pair<std::strin
       ++st.epoch_batches;
       st.window_docs += static_cast<int64_t>(rows_b.size());
       const bool step_now = in_step == o.grad_accum_steps || st.batch == static_cast<int64_t>(plan.size());
-      if (step_now) {
-        in_step = 0;
-        const double norm = grad_norm(model->params());
-        const double lr = o.lr * schedule.multiplier(st.step);
-        if (std::isfinite(norm)) {
-          if (o.max_grad_norm > 0) {
-            if (o.clip == "global") (void)clip_grad_norm(model->params(), o.max_grad_norm);
-            else clip_grad_norm_per_tensor(model->params(), o.max_grad_norm);
-          }
-          optimizer.step(lr);
-        } else {
-          ++st.skipped_steps;
-          fmt::print(out, "warning: step {}: non-finite gradient norm, update skipped\n", st.step + 1);
+      if (!step_now) {
+        add_time(t0);
+        continue;
+      }
+      in_step = 0;
+      const double norm = grad_norm(model->params());
+      const double lr = o.lr * schedule.multiplier(st.step);
+      if (std::isfinite(norm)) {
+        if (o.max_grad_norm > 0) {
+          if (o.clip == "global") (void)clip_grad_norm(model->params(), o.max_grad_norm);
+          else clip_grad_norm_per_tensor(model->params(), o.max_grad_norm);
         }
-        model->params().zero_grad();
-        ++st.step;
-        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        st.window_seconds += seconds;
-        st.train_seconds += seconds;
-        if (st.step % o.log_every == 0) {
-          log.write({{"split", "train"},
-                     {"step", st.step},
-                     {"epoch", static_cast<double>(st.epoch) +
-                                   static_cast<double>(st.batch) / static_cast<double>(plan.size())},
-                     {"loss", st.window_loss / static_cast<double>(st.window_batches)},
-                     {"lr", lr},
-                     {"grad_norm", norm},
-                     {"docs_per_s", static_cast<double>(st.window_docs) / st.window_seconds}});
-          st.window_loss = 0;
-          st.window_batches = st.window_docs = 0;
-          st.window_seconds = 0;
-        }
-        bar.update(st.batch, fmt::format("loss {:.4f} lr {:.2e}", loss_value, lr));
-        if (st.step >= total_steps) break;
-        if (o.save_every > 0 && st.step % o.save_every == 0 && st.batch < static_cast<int64_t>(plan.size()))
-          save_checkpoint();
-        if (o.stop_after_steps > 0 && st.step == o.stop_after_steps && st.batch < static_cast<int64_t>(plan.size())) {
-          if (o.save_every == 0 || st.step % o.save_every != 0) save_checkpoint();
-          interrupted = true;
-          break;
-        }
+        optimizer.step(lr);
       } else {
-        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        st.window_seconds += seconds;
-        st.train_seconds += seconds;
+        ++st.skipped_steps;
+        fmt::print(out, "warning: step {}: non-finite gradient norm, update skipped\n", st.step + 1);
+      }
+      model->params().zero_grad();
+      ++st.step;
+      add_time(t0);
+      if (st.step % o.log_every == 0) {
+        log.write({{"split", "train"},
+                   {"step", st.step},
+                   {"epoch", static_cast<double>(st.epoch) +
+                                 static_cast<double>(st.batch) / static_cast<double>(plan.size())},
+                   {"loss", st.window_loss / static_cast<double>(st.window_batches)},
+                   {"lr", lr},
+                   {"grad_norm", norm},
+                   {"docs_per_s", static_cast<double>(st.window_docs) / st.window_seconds}});
+        st.window_loss = 0;
+        st.window_batches = st.window_docs = 0;
+        st.window_seconds = 0;
+      }
+      bar.update(st.batch, fmt::format("loss {:.4f} lr {:.2e}", loss_value, lr));
+      if (st.step >= total_steps) break;
+      if (o.save_every > 0 && st.step % o.save_every == 0 && st.batch < static_cast<int64_t>(plan.size()))
+        save_checkpoint();
+      if (o.stop_after_steps > 0 && st.step == o.stop_after_steps && st.batch < static_cast<int64_t>(plan.size())) {
+        if (o.save_every == 0 || st.step % o.save_every != 0) save_checkpoint();
+        interrupted = true;
+        break;
       }
     }
     bar.finish();
