@@ -9,6 +9,7 @@ set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config git
       libeigen3-dev catch2 libcli11-dev nlohmann-json3-dev libfmt-dev libbenchmark-dev
       libsentencepiece-dev libutf8proc-dev
+      wordnet-base  # WordNet index files: the transfer set's part-of-speech lexicon
       clang libclang-rt-dev libomp-dev)  # clang, libFuzzer and OpenMP runtimes: scripts/fuzz.sh
 if [[ "${1:-}" == "--with-torch" ]]; then pkgs+=(python3-torch python3-numpy libopenblas0-pthread); fi
 

@@ -2,10 +2,13 @@
 
 #include "engine/autograd.h"
 #include "engine/error.h"
+#include "engine/file_io.h"
+#include "engine/json_io.h"
 #include "engine/parallel.h"
-#include "train/data/batching.h"
+#include "train/common/batched_logits.h"
 
 #include <cstring>
+#include <filesystem>
 #include <exception>
 
 namespace docbert::train {
@@ -45,7 +48,6 @@ std::vector<std::vector<int32_t>> encode_texts(const tok::WordPiece& tokenizer, 
 
 Tensor predict_logits(const bert::BertClassifier& model, const std::vector<std::vector<int32_t>>& docs,
                       int64_t batch_size, const std::function<void(int64_t done)>& on_batch) {
-  DOCBERT_CHECK(batch_size >= 1, "predict_logits: batch_size must be at least 1, got {}", batch_size);
   const int64_t n = static_cast<int64_t>(docs.size()), k = model.num_labels();
   const int64_t max_len = model.config().max_position_embeddings;
   for (int64_t i = 0; i < n; ++i) {
@@ -54,25 +56,21 @@ Tensor predict_logits(const bert::BertClassifier& model, const std::vector<std::
                   "predict_logits: document {} has {} ids; the model takes 1 to {} (max_position_embeddings)", i, len,
                   max_len);
   }
-  Tensor out = Tensor::zeros({n, k}, DType::F32);
-  if (n == 0) return out;  // plan_epoch refuses an empty list
-  data::BatchPlanOptions plan_options;
-  plan_options.batch_size = batch_size;
-  plan_options.order = data::BatchOrder::ByLength;
-  const NoGradGuard no_grad;
-  float* rows = out.data<float>();
-  int64_t done = 0;
-  // The default collate pads with id 0, which every vocabulary has; the mask hides it from attention.
-  for (const std::vector<int64_t>& batch : data::plan_epoch(docs, /*epoch=*/0, plan_options)) {
-    const data::PaddedBatch b = data::collate_padded(docs, batch);
-    const Tensor logits = model.forward(b.ids, Tensor(), b.mask, /*training=*/false).to(DType::F32);  // (B,K)
-    const float* src = logits.data<float>();
-    for (size_t r = 0; r < b.documents.size(); ++r)
-      std::memcpy(rows + b.documents[r] * k, src + static_cast<int64_t>(r) * k, static_cast<size_t>(k) * sizeof(float));
-    done += static_cast<int64_t>(batch.size());
-    if (on_batch) on_batch(done);
-  }
-  return out;
+  // The attention mask hides the padding.
+  return batched_logits(
+      docs, batch_size, k,
+      [&](const data::PaddedBatch& b) { return model.forward(b.ids, Tensor(), b.mask, /*training=*/false); },
+      on_batch);
+}
+
+int64_t trained_max_seq_length(const std::string& model_dir, int64_t max_positions) {
+  const std::string path = (std::filesystem::path(model_dir) / "tokenizer_config.json").string();
+  if (!std::filesystem::exists(path)) return max_positions;
+  const nlohmann::json j = parse_json_object(read_file(path, "tokenizer config"), path);
+  const auto it = j.find("model_max_length");
+  if (it == j.end() || !it->is_number()) return max_positions;
+  const double n = it->get<double>();
+  return n >= 2 && n <= static_cast<double>(max_positions) ? static_cast<int64_t>(n) : max_positions;
 }
 
 }  // namespace docbert::train

@@ -33,4 +33,11 @@ std::vector<std::vector<int32_t>> encode_texts(const tok::WordPiece& tokenizer, 
 Tensor predict_logits(const bert::BertClassifier& model, const std::vector<std::vector<int32_t>>& docs,
                       int64_t batch_size, const std::function<void(int64_t done)>& on_batch = {});
 
+// The input length a saved teacher was trained with: tokenizer_config.json's model_max_length when it fits the
+// position table, else max_positions (also for HF's huge placeholder, or without the file). An unreadable file is an
+// error naming it.
+//   model_dir      the teacher folder
+//   max_positions  the model's max_position_embeddings
+int64_t trained_max_seq_length(const std::string& model_dir, int64_t max_positions);
+
 }  // namespace docbert::train

@@ -30,13 +30,13 @@ void save_model_dir(const bert::BertClassifier& model, const tok::WordPiece& tok
   write_file_atomic(dir + "/tokenizer_config.json", tc.dump(2) + "\n", "tokenizer config");
 }
 
-std::vector<int32_t> map_labels(const data::Dataset& ds, const std::vector<std::string>& model_labels,
-                                const std::string& model_dir) {
+std::vector<int32_t> map_labels(const std::vector<std::string>& dataset_labels,
+                                const std::vector<std::string>& model_labels, const std::string& model_dir) {
   std::map<std::string, int32_t> id;
   for (size_t i = 0; i < model_labels.size(); ++i) id[model_labels[i]] = static_cast<int32_t>(i);
   std::vector<int32_t> map;
   std::vector<std::string> unknown;
-  for (const std::string& name : ds.label_names) {
+  for (const std::string& name : dataset_labels) {
     const auto it = id.find(name);
     if (it == id.end()) unknown.push_back(name);
     map.push_back(it == id.end() ? -1 : it->second);

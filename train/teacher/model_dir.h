@@ -4,7 +4,6 @@
 
 #include "models/bert/classifier.h"
 #include "tokenizer/wordpiece.h"
-#include "train/data/dataset.h"
 
 #include <cstdint>
 #include <string>
@@ -23,9 +22,9 @@ namespace docbert::train {
 void save_model_dir(const bert::BertClassifier& model, const tok::WordPiece& tokenizer, const std::string& vocab_text,
                     int64_t max_seq_length, const std::string& dir);
 
-// The model's label id of each dataset label, matched by name: a loaded model must know every label of the data
-// (it may know more). Throws naming model_dir and listing the unknown labels and the model's.
-std::vector<int32_t> map_labels(const data::Dataset& ds, const std::vector<std::string>& model_labels,
-                                const std::string& model_dir);
+// The model's label id of each dataset label (Dataset::label_names), matched by name: a loaded model must know every
+// label of the data (it may know more). Throws naming model_dir and listing the unknown labels and the model's.
+std::vector<int32_t> map_labels(const std::vector<std::string>& dataset_labels,
+                                const std::vector<std::string>& model_labels, const std::string& model_dir);
 
 }  // namespace docbert::train

@@ -12,15 +12,15 @@
 #include "models/bert/classifier.h"
 #include "tokenizer/wordpiece.h"
 #include "train/common/checkpoint.h"
-#include "train/common/curves_svg.h"
 #include "train/common/metrics.h"
 #include "train/common/progress.h"
+#include "train/common/run_dir.h"
 #include "train/common/run_log.h"
+#include "train/common/train_loop.h"
 #include "train/data/batching.h"
 #include "train/data/load_dataset.h"
 #include "train/teacher/inference.h"
 #include "train/teacher/model_dir.h"
-#include "train/teacher/run_dir.h"
 
 #include <fmt/format.h>
 
@@ -37,9 +37,6 @@ using json = nlohmann::json;
 
 namespace {
 
-// Dropout draws its Philox counters from here up; initialisers (RngStream{seed, 0}) count up from 0 and never get
-// near, so a seed gives independent init and dropout streams.
-constexpr uint64_t kDropoutOffset = uint64_t{1} << 40;
 // One split as the model sees it.
 struct Corpus {
   std::vector<std::string> ids;
@@ -64,27 +61,6 @@ Corpus make_corpus(const data::Dataset& ds, data::Split split, int64_t limit, co
   c.tokens = encode_texts(tokenizer, texts, static_cast<int>(o.max_seq_length), tok::parse_truncation(o.truncation),
                           static_cast<int>(o.head_pieces));
   return c;
-}
-
-// The loss targets of `rows`: class indices (B) i64 for single-label, multi-hot (B, K) f32 for multi-label.
-Tensor targets(const Corpus& c, const std::vector<int64_t>& rows, ProblemType problem, int64_t num_labels) {
-  const auto b = static_cast<int64_t>(rows.size());
-  if (problem == ProblemType::SingleLabel) {
-    std::vector<int64_t> y;
-    for (int64_t r : rows) y.push_back(c.labels[static_cast<size_t>(r)].at(0));
-    return Tensor::from_vector(y, {b});
-  }
-  Tensor y = Tensor::zeros({b, num_labels});
-  float* p = y.data<float>();
-  for (int64_t i = 0; i < b; ++i)
-    for (int32_t l : c.labels[static_cast<size_t>(rows[static_cast<size_t>(i)])]) p[i * num_labels + l] = 1;
-  return y;
-}
-
-std::vector<int64_t> all_rows(int64_t n) {
-  std::vector<int64_t> rows(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) rows[static_cast<size_t>(i)] = i;
-  return rows;
 }
 
 // --head-bias-init prior: classifier.bias = log-odds of each label in `train` (multi-label: a sigmoid of the bias
@@ -114,79 +90,11 @@ json evaluate(const bert::BertClassifier& model, const Corpus& c, int64_t batch_
   double loss = std::numeric_limits<double>::quiet_NaN();
   if (c.size() > 0) {
     NoGradGuard no_grad;
-    loss = model.loss(logits, targets(c, all_rows(c.size()), model.problem_type(), model.num_labels())).item();
+    loss = model.loss(logits, label_targets(c.labels, all_rows(c.size()), model.problem_type(), model.num_labels()))
+               .item();
   }
   m["loss"] = loss;
   return m;
-}
-
-double selection(const json& metrics, ProblemType problem) {
-  return problem == ProblemType::SingleLabel ? metrics.at("accuracy").get<double>()
-                                             : metrics.at("micro_f1").get<double>();
-}
-const char* selection_name(ProblemType problem) {
-  return problem == ProblemType::SingleLabel ? "accuracy" : "micro-F1";
-}
-
-// What a run holds between steps; all of it goes into trainer_state.json.
-struct TrainState {
-  int64_t step = 0;         // optimizer steps taken
-  int64_t epoch = 0;        // current epoch (0-based)
-  int64_t batch = 0;        // next micro-batch of the epoch
-  uint64_t rng_offset = kDropoutOffset;
-  double window_loss = 0;   // sum of micro-batch losses since the last train record
-  int64_t window_batches = 0, window_docs = 0;
-  double window_seconds = 0;
-  double epoch_loss = 0;    // sum of micro-batch losses in this epoch
-  int64_t epoch_batches = 0;
-  double best = -1;  // the best dev score so far; scores are in [0, 1], so any first evaluation improves on it
-  int64_t best_epoch = -1, best_step = 0, bad_epochs = 0;
-  int64_t skipped_steps = 0;  // non-finite gradients
-  double train_seconds = 0;
-  int64_t log_bytes = 0;
-  json history = json::array();  // per evaluated epoch: epoch, train_loss, dev_loss, dev_metric
-  bool stopped_early = false;
-};
-
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TrainState, step, epoch, batch, rng_offset, window_loss, window_batches,
-                                   window_docs, window_seconds, epoch_loss, epoch_batches, best, best_epoch, best_step,
-                                   bad_epochs, skipped_steps, train_seconds, log_bytes, history, stopped_early)
-
-TrainState state_from_json(const json& j, const std::string& path) {
-  try {
-    return j.get<TrainState>();
-  } catch (const json::exception& e) {
-    DOCBERT_THROW("{}: bad trainer state: {}", path, e.what());
-  }
-}
-
-void write_curves(const std::string& output_dir, const json& history, ProblemType problem) {
-  CurveSeries train_loss{"train loss", {}, {}}, dev_loss{"dev loss", {}, {}},
-      dev_metric{fmt::format("dev {}", selection_name(problem)), {}, {}};
-  for (const json& h : history) {
-    const double e = h.at("epoch").get<double>();
-    train_loss.x.push_back(e);
-    train_loss.y.push_back(h.at("train_loss").get<double>());
-    dev_loss.x.push_back(e);
-    dev_loss.y.push_back(h.at("dev_loss").is_null() ? std::nan("") : h.at("dev_loss").get<double>());
-    dev_metric.x.push_back(e);
-    dev_metric.y.push_back(h.at("dev_metric").get<double>());
-  }
-  write_curves_svg(output_dir + "/curves.svg", {{"loss", "epoch", "mean loss", {train_loss, dev_loss}},
-                                                {"dev metric", "epoch", selection_name(problem), {dev_metric}}});
-}
-
-std::string metrics_line(const json& m) {
-  return fmt::format("loss {:.4f}  accuracy {:.4f}  micro P/R/F1 {:.4f}/{:.4f}/{:.4f}  macro F1 {:.4f}",
-                     m.at("loss").get<double>(), m.at("accuracy").get<double>(), m.at("micro_precision").get<double>(),
-                     m.at("micro_recall").get<double>(), m.at("micro_f1").get<double>(),
-                     m.at("macro_f1").get<double>());
-}
-
-json eval_record(const char* split, int64_t step, double epoch, json metrics) {
-  json r = {{"split", split}, {"step", step}, {"epoch", epoch}};
-  r.update(metrics);
-  return r;
 }
 
 }  // namespace
@@ -260,7 +168,7 @@ json run_teacher(const TeacherOptions& o, const std::vector<std::pair<std::strin
   DOCBERT_CHECK(o.max_seq_length <= config.max_position_embeddings,
                 "--max-seq-length {} exceeds the model's max_position_embeddings {}", o.max_seq_length,
                 config.max_position_embeddings);
-  const std::vector<int32_t> label_map = map_labels(ds, model->labels(), model_source);
+  const std::vector<int32_t> label_map = map_labels(ds.label_names, model->labels(), model_source);
   if (!o.eval_only)
     DOCBERT_CHECK(model->labels() == ds.label_names, "{}: the checkpoint's labels differ from the dataset's",
                   model_source);
@@ -336,12 +244,7 @@ json run_teacher(const TeacherOptions& o, const std::vector<std::pair<std::strin
     write_checkpoint(out_dir, st.step, [&](const std::string& dir) {
       save_model_dir(*model, *tokenizer, vocab_text, o.max_seq_length, dir + "/model");
       save_safetensors(dir + "/optimizer.safetensors", optimizer.state());
-      json options = json::object();
-      for (const auto& [k, v] : rows) options[k] = v;
-      json state = {{"state", st}, {"options", options},
-                    {"total_steps", total_steps}, {"warmup_steps", schedule.warmup_steps}};
-      write_file_atomic(dir + "/trainer_state.json", state.dump(2) + "\n", "trainer state");
-      write_file_atomic(dir + "/config.toml", to_toml(rows), "resolved config");
+      write_trainer_state(dir, st, rows, {{"total_steps", total_steps}, {"warmup_steps", schedule.warmup_steps}});
     });
     prune_checkpoints(out_dir, o.keep_last);
   };
@@ -349,26 +252,8 @@ json run_teacher(const TeacherOptions& o, const std::vector<std::pair<std::strin
   // One evaluation on dev at an epoch's end (or where training stops): selection, best/, patience, curves.
   auto end_of_epoch_eval = [&](double epoch_pos) {
     const json m = evaluate(*model, dev, o.eval_batch_size, "dev", interactive);
-    log.write(eval_record("dev", st.step, epoch_pos, m));
-    const double score = selection(m, problem);
-    const double train_loss = st.epoch_batches > 0 ? st.epoch_loss / static_cast<double>(st.epoch_batches)
-                                                   : std::nan("");
-    st.history.push_back({{"epoch", epoch_pos}, {"train_loss", train_loss},
-                          {"dev_loss", m.at("loss")}, {"dev_metric", score}});
-    const bool better = score > st.best;
-    if (better) {
-      st.best = score;
-      st.best_epoch = st.epoch + 1;
-      st.best_step = st.step;
-      st.bad_epochs = 0;
-      save_model_dir(*model, *tokenizer, vocab_text, o.max_seq_length, out_dir + "/best");
-    } else {
-      ++st.bad_epochs;
-    }
-    fmt::print(out, "epoch {:>3}  step {:>6}  train loss {:.4f}  dev {}{}\n", st.epoch + 1, st.step, train_loss,
-               metrics_line(m), better ? "  *best" : "");
-    std::fflush(out);
-    write_curves(out_dir, st.history, problem);
+    if (improves(st, m, problem)) save_model_dir(*model, *tokenizer, vocab_text, o.max_seq_length, out_dir + "/best");
+    record_dev_eval(st, epoch_pos, m, problem, log, out_dir, out);
   };
 
   // ---- the loop ----
@@ -391,7 +276,7 @@ json run_teacher(const TeacherOptions& o, const std::vector<std::pair<std::strin
       const data::PaddedBatch b = data::collate_padded(train.tokens, rows_b);
       RngStream rng{o.seed, st.rng_offset};
       Tensor loss = model->loss(model->forward(b.ids, Tensor(), b.mask, true, &rng),
-                                targets(train, rows_b, problem, model->num_labels()));
+                                label_targets(train.labels, rows_b, problem, model->num_labels()));
       st.rng_offset = rng.offset;
       const double loss_value = loss.item();
       if (o.grad_accum_steps > 1) loss = scale(loss, 1.0 / static_cast<double>(o.grad_accum_steps));
@@ -425,17 +310,9 @@ json run_teacher(const TeacherOptions& o, const std::vector<std::pair<std::strin
       ++st.step;
       add_time(t0);
       if (st.step % o.log_every == 0) {
-        log.write({{"split", "train"},
-                   {"step", st.step},
-                   {"epoch", static_cast<double>(st.epoch) +
-                                 static_cast<double>(st.batch) / static_cast<double>(plan.size())},
-                   {"loss", st.window_loss / static_cast<double>(st.window_batches)},
-                   {"lr", lr},
-                   {"grad_norm", norm},
-                   {"docs_per_s", static_cast<double>(st.window_docs) / st.window_seconds}});
-        st.window_loss = 0;
-        st.window_batches = st.window_docs = 0;
-        st.window_seconds = 0;
+        log.write(take_train_record(
+            st, static_cast<double>(st.epoch) + static_cast<double>(st.batch) / static_cast<double>(plan.size()), lr,
+            norm, /*with_distill=*/false));
       }
       bar.update(st.batch, fmt::format("loss {:.4f} lr {:.2e}", loss_value, lr));
       if (st.step >= total_steps) break;
@@ -452,17 +329,7 @@ json run_teacher(const TeacherOptions& o, const std::vector<std::pair<std::strin
     const bool epoch_done = st.batch == static_cast<int64_t>(plan.size());
     end_of_epoch_eval(static_cast<double>(st.epoch) +
                       static_cast<double>(st.batch) / static_cast<double>(plan.size()));
-    if (o.patience > 0 && st.bad_epochs >= o.patience) {
-      st.stopped_early = true;
-      fmt::print(out, "early stop: no better dev {} for {} epochs\n", selection_name(problem), o.patience);
-    }
-    if (epoch_done) {
-      ++st.epoch;
-      st.batch = 0;
-      st.epoch_loss = 0;
-      st.epoch_batches = 0;
-    }
-    stop = st.stopped_early || st.step >= total_steps;
+    stop = close_epoch(st, epoch_done, o.patience, total_steps, problem, out);
     save_checkpoint();
     if (o.stop_after_steps > 0 && st.step >= o.stop_after_steps && !stop) {
       interrupted = true;
@@ -494,16 +361,7 @@ json run_teacher(const TeacherOptions& o, const std::vector<std::pair<std::strin
                   {"data", o.data},
                   {"problem_type", problem_type_name(problem)},
                   {"selection_metric", selection_name(problem)}};
-  log.write(eval_record("dev", st.step, static_cast<double>(st.best_epoch), results["dev"]));
-  if (test.size() > 0) log.write(eval_record("test", st.step, static_cast<double>(st.best_epoch), results["test"]));
-  write_file_atomic(out_dir + "/results.json", results.dump(2) + "\n", "results");
-  fmt::print(out, "best epoch {} (step {})\n", st.best_epoch, st.best_step);
-  fmt::print(out, "dev   {}\n", metrics_line(results["dev"]));
-  if (test.size() > 0) fmt::print(out, "test  {}\n", metrics_line(results["test"]));
-  fmt::print(out, "dev micro-F1 {:.4f}  test micro-F1 {:.4f}  ({:.0f} s training, outputs in {})\n",
-             results["dev"].at("micro_f1").get<double>(),
-             test.size() > 0 ? results["test"].at("micro_f1").get<double>() : std::nan(""), st.train_seconds,
-             out_dir);
+  report_results(log, results, st, out_dir, out);
   return results;
 }
 

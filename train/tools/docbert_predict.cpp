@@ -1,13 +1,20 @@
-// docbert_predict: a saved teacher's predictions for documents, one JSON line per document, and the metrics when the
-// input has gold labels.
+// docbert_predict: a saved teacher's or student's predictions for documents, one JSON line per document, and the
+// metrics when the input has gold labels.
 //
 //   docbert_predict --model runs/teacher/best --input docs.txt            # one document per line
 //   docbert_predict --model runs/teacher/best --input data/reuters --split test --save-logits reuters-test.logits
+//   docbert_predict --model runs/student/best --input data/reuters --split test
+//
+// Models: a BERT teacher folder (train/teacher/model_dir.h: WordPiece ids with [CLS] ... [SEP], --max-seq-length,
+// --truncation, --head-pieces) or an LSTM_reg student folder (train/student/model_dir.h, recognised by config.json's
+// "model_type": "lstm_reg": its own tokenizer, --max-tokens). An option of the other kind of model is an error, not
+// ignored. Everything after the logits (output, metrics, --save-logits) is the same for both.
 //
 // Inputs (--format):
-//   text       one document per line, ids "line-<n>" (1-based); --input - reads the standard input. An empty or whitespace-only line is an error naming
-//              file:line: it is far more often a broken file than a document, and skipping it would shift the
-//              output against the input lines. (An empty document can be given in JSONL as "text": "".)
+//   text       one document per line, ids "line-<n>" (1-based); --input - reads the standard input. An empty or
+//              whitespace-only line is an error naming file:line: it is far more often a broken file than a document,
+//              and skipping it would shift the output against the input lines. (An empty document can be given in
+//              JSONL as "text": "".)
 //   jsonl      a file of objects with "text", optional "id" (default "line-<n>") and optional gold "labels" (array of
 //              names) or "label" (one name), on every row or on none; blank lines are skipped. (The dataset
 //              reader's JSONL needs labels on every row and a train/test folder, hence this reader of single files.)
@@ -35,6 +42,8 @@
 #include "train/data/load_dataset.h"
 #include "train/data/text_lines.h"
 #include "train/data/utf8_check.h"
+#include "train/student/inference.h"
+#include "train/student/model_dir.h"
 #include "train/teacher/inference.h"
 
 #include <fmt/format.h>
@@ -46,9 +55,11 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <iterator>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -62,9 +73,18 @@ namespace {
 
 struct Args {
   std::string model, input, format = "auto", split = "test", output = "-", save_logits, truncation = "head";
-  int64_t batch_size = 32, max_seq_length = 0, head_pieces = 128;
+  int64_t batch_size = 32, max_seq_length = 0, head_pieces = 128, max_tokens = 0;
   int threads = 0;
   bool no_progress = false;
+};
+
+// A loaded model, teacher or student, as the rest of this tool sees it.
+struct Model {
+  std::vector<std::string> labels;  // id2label
+  ProblemType problem = ProblemType::SingleLabel;
+  // The (N, K) f32 logits of `texts`: encoding, then batched inference; on_batch gets the documents done so far.
+  std::function<Tensor(const std::vector<std::string>& texts, const std::function<void(int64_t)>& on_batch)> predict;
+  std::map<std::string, std::string> encoding;  // how texts became ids, for the logits file's metadata
 };
 
 // How the input is read: one of the two file formats of this tool, or a dataset folder.
@@ -191,10 +211,9 @@ Input read_dataset(const std::string& path, data::Format format, const std::stri
 // The gold names as the model's label ids (sorted, as metrics.h wants). Names the model lacks (in the gold labels or
 // among a dataset's names) are one error listing them all; a single-label model needs exactly one gold label per
 // document.
-std::vector<std::vector<int32_t>> gold_ids(const Input& in, const bert::BertClassifier& model,
-                                           const std::string& source) {
+std::vector<std::vector<int32_t>> gold_ids(const Input& in, const Model& model, const std::string& source) {
   std::map<std::string, int32_t> index;
-  for (size_t j = 0; j < model.labels().size(); ++j) index[model.labels()[j]] = static_cast<int32_t>(j);
+  for (size_t j = 0; j < model.labels.size(); ++j) index[model.labels[j]] = static_cast<int32_t>(j);
   std::set<std::string> unknown;
   for (const std::string& name : in.label_names)
     if (!index.count(name)) unknown.insert(name);
@@ -212,33 +231,14 @@ std::vector<std::vector<int32_t>> gold_ids(const Input& in, const bert::BertClas
     out[i].erase(std::unique(out[i].begin(), out[i].end()), out[i].end());
   }
   DOCBERT_CHECK(unknown.empty(), "{}: gold label{} {} not among the model's {} labels ({})", source,
-                unknown.size() > 1 ? "s" : "", json(unknown).dump(), model.labels().size(),
-                json(model.labels()).dump());
-  if (model.problem_type() == ProblemType::SingleLabel) {
+                unknown.size() > 1 ? "s" : "", json(unknown).dump(), model.labels.size(), json(model.labels).dump());
+  if (model.problem == ProblemType::SingleLabel) {
     for (size_t i = 0; i < out.size(); ++i)
       DOCBERT_CHECK(out[i].size() == 1,
                     "{}: document '{}' has {} gold labels; the single-label model needs exactly one", source, in.ids[i],
                     out[i].size());
   }
   return out;
-}
-
-// The default --max-seq-length: tokenizer_config.json's model_max_length (the trainer writes the length it trained
-// with) when it fits the position table, else max_position_embeddings. HF writes a huge placeholder for models
-// without a length, which falls back too.
-int64_t default_max_seq_length(const std::string& model_dir, int64_t max_positions) {
-  const std::string path = (fs::path(model_dir) / "tokenizer_config.json").string();
-  if (!fs::exists(path)) return max_positions;
-  json j;
-  try {
-    j = json::parse(read_file(path, "tokenizer config"));
-  } catch (const json::exception& e) {
-    DOCBERT_THROW("{}: invalid JSON: {}", path, e.what());
-  }
-  const auto it = j.is_object() ? j.find("model_max_length") : j.end();
-  if (it == j.end() || !it->is_number()) return max_positions;
-  const double n = it->get<double>();
-  return n >= 2 && n <= static_cast<double>(max_positions) ? static_cast<int64_t>(n) : max_positions;
 }
 
 // Writes `text` to `path` ("-": stdout); a short write or a failed flush/close (a full disk) is an error.
@@ -255,18 +255,18 @@ void write_output(const std::string& path, const std::string& text) {
 // One JSON output line per document: names as JSON strings in the model's label order, probabilities as the
 // shortest text that reads back as the same f32.
 //   gold  the gold label ids per document (gold_ids), or empty
-std::string format_predictions(const Input& in, const bert::BertClassifier& model, const Tensor& logits,
+std::string format_predictions(const Input& in, const Model& model, const Tensor& logits,
                                const std::vector<std::vector<int32_t>>& gold) {
-  const Tensor probs = model.problem_type() == ProblemType::SingleLabel ? softmax(logits) : sigmoid(logits);
-  const std::vector<std::vector<int32_t>> predicted = train::predict_labels(logits, model.problem_type());
+  const Tensor probs = model.problem == ProblemType::SingleLabel ? softmax(logits) : sigmoid(logits);
+  const std::vector<std::vector<int32_t>> predicted = train::predict_labels(logits, model.problem);
   std::vector<std::string> names;  // label names as JSON strings
-  for (const std::string& l : model.labels()) names.push_back(json(l).dump());
+  for (const std::string& l : model.labels) names.push_back(json(l).dump());
   const auto name_list = [&](const std::vector<int32_t>& ids) {
     std::vector<std::string> out;
     for (int32_t j : ids) out.push_back(names[static_cast<size_t>(j)]);
     return fmt::format("[{}]", fmt::join(out, ", "));
   };
-  const int64_t k = model.num_labels();
+  const auto k = static_cast<int64_t>(model.labels.size());
   const float* p = probs.data<float>();
   std::string out;
   for (size_t i = 0; i < in.ids.size(); ++i) {
@@ -282,13 +282,65 @@ std::string format_predictions(const Input& in, const bert::BertClassifier& mode
   return out;
 }
 
+// A BERT teacher folder with its WordPiece tokenizer; the length options checked against the model.
+//   max_seq_length_given  whether --max-seq-length was on the command line (else the folder's default)
+Model load_teacher(const Args& a, bool max_seq_length_given, tok::Truncation truncation) {
+  auto model = std::make_shared<const bert::BertClassifier>(bert::BertClassifier::from_pretrained(a.model));
+  auto tokenizer = std::make_shared<const tok::WordPiece>(tok::WordPiece::from_dir(a.model));
+  const int64_t max_positions = model->config().max_position_embeddings;
+  const int64_t max_len =
+      max_seq_length_given ? a.max_seq_length : train::trained_max_seq_length(a.model, max_positions);
+  DOCBERT_CHECK(max_len >= 2 && max_len <= max_positions,
+                "--max-seq-length {} must be between 2 ([CLS] and [SEP]) and the model's max_position_embeddings {}",
+                max_len, max_positions);
+  DOCBERT_CHECK(truncation != tok::Truncation::HeadTail || a.head_pieces <= max_len - 2,
+                "--head-pieces {} must be at most --max-seq-length - 2 = {} with --truncation head+tail", a.head_pieces,
+                max_len - 2);
+  Model m;
+  m.labels = model->labels();
+  m.problem = model->problem_type();
+  m.predict = [model, tokenizer, max_len, truncation, head = a.head_pieces, batch = a.batch_size](
+                  const std::vector<std::string>& texts, const std::function<void(int64_t)>& on_batch) {
+    const auto docs =
+        train::encode_texts(*tokenizer, texts, static_cast<int>(max_len), truncation, static_cast<int>(head));
+    return train::predict_logits(*model, docs, batch, on_batch);
+  };
+  m.encoding["max_seq_length"] = std::to_string(max_len);
+  m.encoding["truncation"] = tok::truncation_name(truncation);
+  if (truncation == tok::Truncation::HeadTail) m.encoding["head_pieces"] = std::to_string(a.head_pieces);
+  return m;
+}
+
+// An LSTM_reg student folder with its own encoder.
+//   max_tokens_given  whether --max-tokens was on the command line (else student_tokenizer.json's max_tokens)
+Model load_student(const Args& a, bool max_tokens_given) {
+  auto student = std::make_shared<train::StudentModel>(train::load_student_dir(a.model));
+  if (max_tokens_given) student->encoder.set_max_tokens(a.max_tokens);
+  Model m;
+  m.labels = student->model.labels();
+  m.problem = student->model.config().problem_type;
+  m.predict = [student, batch = a.batch_size](const std::vector<std::string>& texts,
+                                              const std::function<void(int64_t)>& on_batch) {
+    return train::predict_student_logits(student->model, student->encoder.encode_all(texts), batch, on_batch);
+  };
+  m.encoding["student_tokenizer"] = student->encoder.kind_name();
+  m.encoding["max_tokens"] = std::to_string(student->encoder.max_tokens());
+  return m;
+}
+
 int run(int argc, char** argv) {
   CLI::App app{
-      "docbert_predict: predictions of a saved BERT teacher for documents (one JSON line each, in input order), "
-      "with accuracy and micro/macro P/R/F1 on stderr when the input has gold labels"};
+      "docbert_predict: predictions of a saved BERT teacher or LSTM_reg student for documents (one JSON line each, in "
+      "input order), with accuracy and micro/macro P/R/F1 on stderr when the input has gold labels"};
   Args a;
-  app.add_option("--model", a.model, "Saved teacher folder: config.json, model.safetensors, vocab.txt")->required();
-  app.add_option("--input", a.input, "Text file (a document per line; '-': standard input), JSONL file, or dataset folder")->required();
+  app.add_option("--model", a.model,
+                 "Saved model folder: a teacher (config.json, model.safetensors, vocab.txt) or a student "
+                 "(config.json with model_type lstm_reg, model.safetensors, student_tokenizer.json, vocab.txt or "
+                 "spiece.model)")
+      ->required();
+  app.add_option("--input", a.input,
+                 "Text file (a document per line; '-': standard input), JSONL file, or dataset folder")
+      ->required();
   app.add_option("--format", a.format,
                  "auto|text|jsonl|canonical|reuters-sgml|hedwig-tsv|r8|r52|imdb|folder|csv (auto: a folder's dataset "
                  "format, *.jsonl as jsonl, other files as text)")
@@ -302,13 +354,20 @@ int run(int argc, char** argv) {
       ->capture_default_str();
   const CLI::Option* max_seq_length = app.add_option(
       "--max-seq-length", a.max_seq_length,
-      "Ids per document with [CLS] and [SEP] (default: tokenizer_config.json's model_max_length, else the "
+      "Teachers: ids per document with [CLS] and [SEP] (default: tokenizer_config.json's model_max_length, else the "
       "model's max_position_embeddings)");
-  app.add_option("--truncation", a.truncation, "Pieces kept from a longer document: head, tail or head+tail")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"head", "tail", "head+tail"}));
-  app.add_option("--head-pieces", a.head_pieces, "With --truncation head+tail: pieces from the start")
-      ->capture_default_str();
+  const CLI::Option* truncation_option =
+      app.add_option("--truncation", a.truncation,
+                     "Teachers: pieces kept from a longer document: head, tail or head+tail")
+          ->capture_default_str()
+          ->check(CLI::IsMember({"head", "tail", "head+tail"}));
+  const CLI::Option* head_pieces =
+      app.add_option("--head-pieces", a.head_pieces, "Teachers, with --truncation head+tail: pieces from the start")
+          ->capture_default_str();
+  const CLI::Option* max_tokens = app.add_option(
+      "--max-tokens", a.max_tokens,
+      "Students: ids kept per document, the first ones (default: student_tokenizer.json's max_tokens; 0 = whole "
+      "documents)");
   app.add_option("--threads", a.threads, "CPU threads (0: all cores)")->capture_default_str();
   app.add_flag("--no-progress", a.no_progress, "No progress line on stderr (shown only when stderr is a terminal)");
   try {
@@ -322,54 +381,52 @@ int run(int argc, char** argv) {
   // CLI11's range validators, whose messages print the type's whole range.)
   DOCBERT_CHECK(a.batch_size >= 1, "--batch-size must be at least 1, got {}", a.batch_size);
   DOCBERT_CHECK(a.head_pieces >= 0, "--head-pieces must not be negative, got {}", a.head_pieces);
+  DOCBERT_CHECK(a.max_tokens >= 0, "--max-tokens must not be negative (0: whole documents), got {}", a.max_tokens);
   DOCBERT_CHECK(a.threads >= 0, "--threads must not be negative (0: all cores), got {}", a.threads);
   data::Format dataset_format = data::Format::Auto;
   const InputKind kind = input_kind(a.format, a.input, dataset_format);
   DOCBERT_CHECK(kind == InputKind::Dataset || split->count() == 0,
                 "--split applies to dataset folders, not to a {} file", kind == InputKind::Text ? "text" : "JSONL");
   const tok::Truncation truncation = tok::parse_truncation(a.truncation);
+  // Which kind of model (config.json's model_type) decides which length options apply.
+  const bool student = train::is_student_dir(a.model);
+  if (student) {
+    for (const CLI::Option* o : {max_seq_length, truncation_option, head_pieces})
+      DOCBERT_CHECK(o->count() == 0, "{} applies to BERT teachers; {} is an LSTM_reg student (see --max-tokens)",
+                    o->get_name(), a.model);
+  } else {
+    DOCBERT_CHECK(max_tokens->count() == 0,
+                  "--max-tokens applies to LSTM_reg students; {} is not one (a teacher takes --max-seq-length)",
+                  a.model);
+  }
   set_num_threads(a.threads);
 
-  const bert::BertClassifier model = bert::BertClassifier::from_pretrained(a.model);
-  const tok::WordPiece tokenizer = tok::WordPiece::from_dir(a.model);
-  const int64_t max_positions = model.config().max_position_embeddings;
-  const int64_t max_len = max_seq_length->count() ? a.max_seq_length : default_max_seq_length(a.model, max_positions);
-  DOCBERT_CHECK(max_len >= 2 && max_len <= max_positions,
-                "--max-seq-length {} must be between 2 ([CLS] and [SEP]) and the model's max_position_embeddings {}",
-                max_len, max_positions);
-  DOCBERT_CHECK(truncation != tok::Truncation::HeadTail || a.head_pieces <= max_len - 2,
-                "--head-pieces {} must be at most --max-seq-length - 2 = {} with --truncation head+tail", a.head_pieces,
-                max_len - 2);
-
+  const Model model =
+      student ? load_student(a, max_tokens->count() > 0) : load_teacher(a, max_seq_length->count() > 0, truncation);
   const Input in = kind == InputKind::Text    ? read_text(a.input)
                    : kind == InputKind::Jsonl ? read_jsonl_file(a.input)
                                               : read_dataset(a.input, dataset_format, a.split);
   DOCBERT_CHECK(!in.ids.empty(), "{}: no documents to predict", a.input);
   const std::vector<std::vector<int32_t>> gold = gold_ids(in, model, a.input);
 
-  const auto docs =
-      train::encode_texts(tokenizer, in.texts, static_cast<int>(max_len), truncation, static_cast<int>(a.head_pieces));
-  const int64_t n = static_cast<int64_t>(docs.size());
+  const auto n = static_cast<int64_t>(in.texts.size());
   std::optional<train::ProgressBar> bar;  // a terminal only: the output may well be a pipe into a file
   if (!a.no_progress && train::stderr_is_terminal()) bar.emplace("predicting", n, /*interactive=*/true);
-  const Tensor logits = train::predict_logits(model, docs, a.batch_size, [&](int64_t done) {
+  const Tensor logits = model.predict(in.texts, [&](int64_t done) {
     if (bar) bar->update(done);
   });
   if (bar) bar->finish();
 
   write_output(a.output, format_predictions(in, model, logits, gold));
   if (!a.save_logits.empty()) {
-    train::LogitsFile file{logits, in.ids, model.labels(), model.problem_type(), {}};
+    train::LogitsFile file{logits, in.ids, model.labels, model.problem, model.encoding};
     file.metadata["model"] = data::to_valid_utf8(fs::absolute(a.model).lexically_normal().string());
     file.metadata["data"] = data::to_valid_utf8(fs::absolute(a.input).lexically_normal().string());
     if (kind == InputKind::Dataset) file.metadata["split"] = a.split;
-    file.metadata["max_seq_length"] = std::to_string(max_len);
-    file.metadata["truncation"] = tok::truncation_name(truncation);
-    if (truncation == tok::Truncation::HeadTail) file.metadata["head_pieces"] = std::to_string(a.head_pieces);
     train::save_logits(a.save_logits, file);
   }
   if (!gold.empty()) {
-    const train::ClassificationMetrics m = train::classification_metrics(logits, gold, model.problem_type());
+    const train::ClassificationMetrics m = train::classification_metrics(logits, gold, model.problem);
     fmt::print(stderr,
                "{} documents with gold labels: accuracy {:.4f}\n"
                "  micro  precision {:.4f}  recall {:.4f}  F1 {:.4f}\n"

@@ -9,7 +9,6 @@
 #include "train/teacher/options.h"
 #include "train/teacher/trainer.h"
 
-#include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -23,14 +22,7 @@ int main(int argc, char** argv) {
       "train_teacher"};
   train::TeacherOptions o;
   train::add_teacher_options(app, o);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);  // --help
-    fmt::print(stderr, "train_teacher: error: {}{}\nRun with --help for the options.\n",
-               dynamic_cast<const CLI::ConfigError*>(&e) != nullptr ? "--config: " : "", e.what());
-    return 1;
-  }
+  if (const int code = train::parse_command_line(app, argc, argv, "train_teacher"); code >= 0) return code;
   return run_main("train_teacher", [&] {
     train::validate(o);
     train::run_teacher(o, train::option_rows(app), stdout);

@@ -1,5 +1,5 @@
-// train/teacher/run_dir.h: a run's --output-dir: refusing to overwrite another run, finding the checkpoint to resume
-// and checking that a resumed run has the settings it was started with.
+// train/common/run_dir.h: a run's --output-dir (train_teacher, distill_student): refusing to overwrite another run,
+// finding the checkpoint to resume and checking that a resumed run has the settings it was started with.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -1,4 +1,4 @@
-#include "train/teacher/run_dir.h"
+#include "train/common/run_dir.h"
 
 #include "engine/error.h"
 #include "train/common/checkpoint.h"

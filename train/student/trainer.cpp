@@ -1,0 +1,494 @@
+#include "train/student/trainer.h"
+
+#include "engine/autograd.h"
+#include "engine/error.h"
+#include "engine/file_io.h"
+#include "engine/json_io.h"
+#include "engine/ops.h"
+#include "engine/optim.h"
+#include "engine/parallel.h"
+#include "engine/random.h"
+#include "engine/safetensors.h"
+#include "models/bert/classifier.h"
+#include "models/lstm_reg/embeddings_init.h"
+#include "models/lstm_reg/lstm_reg.h"
+#include "train/common/checkpoint.h"
+#include "train/common/metrics.h"
+#include "train/common/progress.h"
+#include "train/common/run_dir.h"
+#include "train/common/run_log.h"
+#include "train/common/train_loop.h"
+#include "train/data/batching.h"
+#include "train/data/load_dataset.h"
+#include "train/student/augment.h"
+#include "train/student/encoder.h"
+#include "train/student/inference.h"
+#include "train/student/model_dir.h"
+#include "train/student/soft_targets.h"
+#include "train/student/wordnet_pos.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <limits>
+#include <optional>
+
+namespace docbert::train {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+// The word-vector file's OOV draws (RngStream{seed, 0} initialises the model, dropout starts at kDropoutOffset).
+constexpr uint64_t kEmbeddingInitOffset = uint64_t{1} << 39;
+
+// One split as the student sees it.
+struct Corpus {
+  std::vector<std::vector<int32_t>> tokens;  // student ids
+  std::vector<std::vector<int32_t>> labels;  // dataset label ids, sorted
+  int64_t oov = 0;                           // [UNK] ids among the tokens
+  int64_t size() const { return static_cast<int64_t>(tokens.size()); }
+  int64_t num_tokens() const {
+    int64_t n = 0;
+    for (const auto& t : tokens) n += static_cast<int64_t>(t.size());
+    return n;
+  }
+};
+
+Corpus make_corpus(const std::vector<std::string>& texts, std::vector<std::vector<int32_t>> labels,
+                   const StudentEncoder& encoder) {
+  Corpus c;
+  c.tokens = encoder.encode_all(texts, &c.oov);
+  c.labels = std::move(labels);
+  return c;
+}
+
+Corpus split_corpus(const data::Dataset& ds, data::Split split, int64_t limit, const StudentEncoder& encoder) {
+  std::vector<std::string> texts;
+  std::vector<std::vector<int32_t>> labels;
+  for (const data::Document* d : ds.split(split)) {
+    if (limit > 0 && static_cast<int64_t>(texts.size()) == limit) break;
+    texts.push_back(d->text);
+    labels.push_back(d->labels);
+  }
+  return make_corpus(texts, std::move(labels), encoder);
+}
+
+std::string default_cache_dir() {
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  if (xdg != nullptr && *xdg != '\0') return (fs::path(xdg) / "docbert" / "soft-targets").string();
+  const char* home = std::getenv("HOME");
+  DOCBERT_CHECK(home != nullptr && *home != '\0',
+                "--cache-dir: neither XDG_CACHE_HOME nor HOME is set; give the soft-target cache folder");
+  return (fs::path(home) / ".cache" / "docbert" / "soft-targets").string();
+}
+
+// The transfer set of this run: built and saved in output_dir/transfer, or read back from there when resuming.
+TransferSet transfer_set(const StudentOptions& o, const data::Dataset& ds, bool resuming, std::FILE* out) {
+  const std::string dir = o.output_dir + "/transfer";
+  if (resuming) {
+    TransferSet set = load_transfer_set(dir, ds.label_names);
+    fmt::print(out, "transfer set: {} documents from {}\n", set.docs.size(), dir);
+    return set;
+  }
+  std::vector<const data::Document*> train;
+  for (const data::Document* d : ds.split(data::Split::Train)) {
+    if (o.max_train_docs > 0 && static_cast<int64_t>(train.size()) == o.max_train_docs) break;
+    train.push_back(d);
+  }
+  AugmentOptions ao;
+  ao.copies = resolved_augment_copies(o);
+  ao.mask_prob = o.mask_prob;
+  ao.pos_prob = o.pos_prob;
+  ao.ngram_prob = o.ngram_prob;
+  ao.ngram_max = o.ngram_max;
+  ao.seed = o.augment_seed;
+  ao.replace_function_words = o.replace_function_words;
+  const std::string wordnet_dir = o.wordnet.empty() ? kDefaultWordNetDir : o.wordnet;
+  // The lexicon is read only when a copy can swap a word, so a run without augmentation needs no WordNet.
+  const bool swaps = ao.copies > 0 && ao.pos_prob > 0;
+  const PosLexicon lexicon = swaps ? PosLexicon::load(wordnet_dir) : PosLexicon();
+  const double t0 = steady_seconds();
+  TransferSet set = build_transfer_set(train, ao, lexicon);
+  const json provenance = {{"data", fs::absolute(o.data).lexically_normal().string()},
+                           {"dataset", ds.name},
+                           {"train_documents", train.size()},
+                           {"augment", to_json(ao)},
+                           {"wordnet", swaps ? wordnet_dir : ""}};
+  fs::create_directories(dir);
+  save_transfer_set(set, provenance, ds.label_names, dir);
+  const AugmentStats& s = set.stats;
+  fmt::print(out, "transfer set: {} training documents + {} augmented copies = {} documents ({:.1f}x) in {:.1f} s",
+             train.size(), s.copies, set.docs.size(),
+             static_cast<double>(set.docs.size()) / static_cast<double>(std::max<size_t>(1, train.size())),
+             steady_seconds() - t0);
+  if (s.words > 0)
+    fmt::print(out, "; {:.1f}% of {} words masked, {:.1f}% swapped by part of speech", 100.0 * s.masked / s.words,
+               s.words, 100.0 * s.replaced / s.words);
+  fmt::print(out, "; saved in {}\n", dir);
+  return set;
+}
+
+StudentEncoder make_encoder(const StudentOptions& o, const std::vector<std::string>& transfer_texts) {
+  if (o.tokenizer == "wordpiece")
+    return StudentEncoder::from_wordpiece(o.vocab.empty() ? o.teacher + "/vocab.txt" : o.vocab, o.max_tokens);
+  if (o.tokenizer == "sentencepiece") return StudentEncoder::from_sentencepiece(o.vocab, o.max_tokens);
+  tok::WordVocabOptions vo;
+  vo.min_freq = o.min_freq;
+  vo.max_size = o.max_vocab;
+  return StudentEncoder::build_words(
+      transfer_texts, o.tokenizer == "word" ? tok::WordTokenizerKind::Basic : tok::WordTokenizerKind::Hedwig, vo,
+      o.max_tokens);
+}
+
+// A fresh student: the config from the options, then the embedding table from --embeddings.
+lstm_reg::LstmReg make_student(const StudentOptions& o, const data::Dataset& ds, const StudentEncoder& encoder,
+                               std::FILE* out) {
+  std::optional<bert::BertClassifier> teacher;
+  lstm_reg::LstmRegConfig c;
+  c.embed_dim = o.embed_dim;
+  if (o.embeddings == "teacher") {
+    teacher.emplace(bert::BertClassifier::from_pretrained(o.teacher));
+    c.embed_dim = teacher->config().hidden_size;
+  }
+  c.vocab_size = encoder.vocab_size();
+  c.hidden = o.hidden;
+  c.bidirectional = o.bidirectional;
+  c.num_labels = ds.num_labels();
+  c.problem_type = ds.problem_type;
+  c.labels = ds.label_names;
+  c.dropout = o.dropout;
+  c.embed_droprate = o.embed_droprate;
+  c.wdrop = o.wdrop;
+  c.wdrop_directions = lstm_reg::parse_wdrop_directions(o.wdrop_directions, "--wdrop-directions");
+  c.freeze_embeddings = o.freeze_embeddings;
+  c.tar = o.tar;
+  c.ar = o.ar;
+  c.pad_id = encoder.pad_id();
+  lstm_reg::LstmReg model(c, o.seed);
+  if (o.embeddings == "word2vec") {
+    DOCBERT_CHECK(encoder.words() != nullptr, "--embeddings word2vec needs a word tokenizer (--tokenizer word or "
+                                              "word-hedwig), not {}", encoder.kind_name());
+    RngStream rng{o.seed, kEmbeddingInitOffset};
+    lstm_reg::WordVectorsOptions wo;
+    wo.pad_id = c.pad_id;
+    const lstm_reg::WordVectorsReport r =
+        lstm_reg::init_from_word_vectors(model.embeddings(), encoder.words()->words(), o.word_vectors, rng, wo);
+    fmt::print(out, "embeddings: {} ({}): {} words found ({} through lower case), {} get the shared random vector\n",
+               o.word_vectors, r.format, r.exact + r.lowercase, r.lowercase, r.missing_ids.size());
+  } else if (o.embeddings == "teacher") {
+    const Tensor& table = teacher->params().get("bert.embeddings.word_embeddings.weight");
+    if (encoder.words() != nullptr) {
+      const tok::WordPiece pieces = tok::WordPiece::from_dir(o.teacher);
+      const lstm_reg::TeacherPiecesReport r = lstm_reg::init_from_teacher_pieces(
+          model.embeddings(), encoder.words()->words(), table, pieces, c.pad_id);
+      fmt::print(out, "embeddings: the teacher's input embeddings, averaged over each word's pieces ({} words "
+                      "contain an unknown piece)\n", r.unknown);
+    } else {
+      DOCBERT_CHECK(table.shape()[0] == c.vocab_size,
+                    "--embeddings teacher: the student's WordPiece vocabulary has {} tokens, the teacher's table {}: "
+                    "use the teacher's vocab.txt", c.vocab_size, table.shape()[0]);
+      lstm_reg::init_from_teacher_rows(model.embeddings(), table, c.pad_id);
+      fmt::print(out, "embeddings: the teacher's input embeddings, row for row\n");
+    }
+  }
+  return model;
+}
+
+// The rows of `logits` (N, K) named by `rows`, as a (B, K) tensor.
+Tensor gather_rows(const Tensor& logits, const std::vector<int64_t>& rows) {
+  const int64_t k = logits.shape()[1];
+  Tensor out = Tensor::zeros({static_cast<int64_t>(rows.size()), k});
+  for (size_t i = 0; i < rows.size(); ++i)
+    std::copy_n(logits.data<float>() + rows[i] * k, k, out.data<float>() + static_cast<int64_t>(i) * k);
+  return out;
+}
+
+// Metrics and mean task loss (no TAR/AR) of `model` on a split.
+json evaluate(const lstm_reg::LstmReg& model, const Corpus& c, int64_t batch_size, const std::string& what,
+              bool interactive) {
+  ProgressBar bar(what, c.size(), interactive);
+  const Tensor logits = predict_student_logits(model, c.tokens, batch_size, [&](int64_t done) { bar.update(done); });
+  bar.finish();
+  const ProblemType problem = model.config().problem_type;
+  json m = to_json(classification_metrics(logits, c.labels, problem));
+  double loss = std::numeric_limits<double>::quiet_NaN();
+  if (c.size() > 0) {
+    NoGradGuard no_grad;
+    loss = model.task_loss(logits, label_targets(c.labels, all_rows(c.size()), problem, model.config().num_labels))
+               .item();
+  }
+  m["loss"] = loss;
+  return m;
+}
+
+std::vector<NamedTensor> read_state(const std::string& path) {
+  SafetensorsFile f = SafetensorsFile::open(path);
+  std::vector<NamedTensor> state;
+  for (const SafetensorsEntry& e : f.entries()) state.push_back({e.name, f.load(e.name)});
+  return state;
+}
+
+}  // namespace
+
+json run_student(const StudentOptions& o, const std::vector<std::pair<std::string, std::string>>& rows,
+                 std::FILE* out) {
+  const double t_start = steady_seconds();
+  const bool interactive = !o.no_progress && stderr_is_terminal();
+  DOCBERT_CHECK(o.device != "cuda",
+                "--device cuda: LSTM_reg training on the GPU is not available yet (the LSTM kernels have not landed); "
+                "use --device cpu or auto");
+  set_num_threads(static_cast<int>(o.threads));
+  fmt::print(out, "device: cpu, {} threads{}\n", num_threads(),
+             o.device == "auto" ? " (auto: training runs on the CPU until the CUDA LSTM backend lands)" : "");
+
+  const std::string resume_dir = resolve_resume(o.resume, o.output_dir);
+  const bool resuming = !resume_dir.empty();
+  prepare_output_dir(o.output_dir, o.overwrite, resuming || o.resume == "auto");
+  fmt::print(out, "distill_student: resolved options\n{}", format_table(rows));
+  std::fflush(out);
+
+  // ---- data and transfer set ----
+  data::ReadOptions read;
+  read.dev_fraction = o.dev_fraction;
+  if (o.problem_type != "auto") read.problem_type = parse_problem_type(o.problem_type, "--problem-type");
+  const data::Dataset ds = data::load_dataset(o.data, data::parse_format(o.format), read);
+  const ProblemType problem = ds.problem_type;
+  const bool multi = problem == ProblemType::MultiLabel;
+  fmt::print(out, "data: {} ({}), {} labels, {} / {} / {} documents\n", ds.name, problem_type_name(problem),
+             ds.num_labels(), ds.count(data::Split::Train), ds.count(data::Split::Dev), ds.count(data::Split::Test));
+  const double lambda = resolved_distill_weight(o, multi);
+  const int64_t batch_size = resolved_batch_size(o, multi);
+  const TransferSet set = transfer_set(o, ds, resuming, out);
+  DOCBERT_CHECK(!set.docs.empty(), "{}: the training split is empty", o.data);
+  std::vector<std::string> transfer_ids, transfer_texts;
+  std::vector<std::vector<int32_t>> transfer_labels;
+  for (const TransferDoc& d : set.docs) {
+    transfer_ids.push_back(d.id);
+    transfer_texts.push_back(d.text);
+    transfer_labels.push_back(d.labels);
+  }
+
+  // ---- student ----
+  std::optional<StudentEncoder> encoder;
+  std::optional<lstm_reg::LstmReg> model;
+  if (resuming) {
+    StudentModel saved = load_student_dir(resume_dir + "/model");
+    encoder.emplace(std::move(saved.encoder));
+    model.emplace(std::move(saved.model));
+  } else {
+    encoder.emplace(make_encoder(o, transfer_texts));
+    model.emplace(make_student(o, ds, *encoder, out));
+  }
+  DOCBERT_CHECK(model->labels() == ds.label_names, "{}: the checkpoint's labels differ from the dataset's",
+                resume_dir);
+  const lstm_reg::LstmRegConfig& config = model->config();
+  fmt::print(out, "student: LSTM_reg, {} tokenizer, vocabulary {}, embed {}, hidden {}{}, {} parameters ({} with the "
+                  "embedding table), {} labels\n", encoder->kind_name(), config.vocab_size, config.embed_dim,
+             config.hidden, config.bidirectional ? " x 2 directions" : "", model->num_parameters(false),
+             model->num_parameters(true), config.num_labels);
+
+  const Corpus train = make_corpus(transfer_texts, transfer_labels, *encoder);
+  const Corpus dev = split_corpus(ds, data::Split::Dev, o.max_eval_docs, *encoder);
+  const Corpus test = split_corpus(ds, data::Split::Test, o.max_eval_docs, *encoder);
+  auto oov_share = [](const Corpus& c) {
+    return c.num_tokens() > 0 ? 100.0 * static_cast<double>(c.oov) / static_cast<double>(c.num_tokens()) : 0.0;
+  };
+  fmt::print(out, "tokens: transfer {} ({:.1f} per document), dev {} ({:.2f}% unknown), test {} ({:.2f}% unknown)\n",
+             train.num_tokens(), static_cast<double>(train.num_tokens()) / static_cast<double>(train.size()),
+             dev.num_tokens(), oov_share(dev), test.num_tokens(), oov_share(test));
+  DOCBERT_CHECK(dev.size() > 0, "{}: the dev split is empty: model selection needs one", o.data);
+
+  // ---- soft targets ----
+  Tensor soft;
+  json soft_info = nullptr;
+  if (lambda > 0) {
+    if (!o.soft_targets.empty()) {
+      soft = soft_targets_from_file(o.soft_targets, transfer_ids, ds.label_names, problem);
+      soft_info = {{"file", o.soft_targets}};
+      fmt::print(out, "soft targets: {} teacher logits from {}\n", transfer_ids.size(), o.soft_targets);
+    } else {
+      SoftTargetOptions so;
+      so.teacher_dir = o.teacher;
+      so.cache_dir = o.cache_dir.empty() ? default_cache_dir() : o.cache_dir;
+      so.max_seq_length = o.teacher_max_seq_length;
+      so.batch_size = o.teacher_batch_size;
+      const SoftTargets st =
+          teacher_soft_targets(so, transfer_ids, transfer_texts, ds.label_names, problem, out, interactive);
+      soft = st.logits;
+      soft_info = {{"teacher", o.teacher}, {"file", st.path}, {"key", st.key}, {"from_cache", st.from_cache}};
+    }
+  }
+  const std::string out_dir = o.output_dir;
+  write_file_atomic(out_dir + "/config.toml", to_toml(rows), "resolved config");
+
+  // ---- optimizer, averaging, data order ----
+  AdamConfig ac;
+  ac.lr = o.lr;
+  ac.weight_decay = o.weight_decay;
+  Adam optimizer(model->params(), ac);
+  std::optional<Ema> ema;
+  if (o.beta_ema > 0) ema.emplace(model->params());
+  data::BatchPlanOptions plan_options;
+  plan_options.batch_size = batch_size;
+  plan_options.seed = o.seed;
+  data::CollateOptions collate;
+  collate.pad_id = std::max<int32_t>(0, encoder->pad_id());
+  const auto steps_per_epoch = static_cast<int64_t>(data::plan_epoch(train.tokens, 0, plan_options).size());
+  const int64_t total_steps = o.max_steps > 0 ? std::min(o.max_steps, steps_per_epoch * o.epochs)
+                                              : steps_per_epoch * o.epochs;
+
+  TrainState st;
+  if (resuming) {
+    const std::string state_path = resume_dir + "/trainer_state.json";
+    const json saved = parse_json_object(read_file(state_path, "trainer state"), state_path);
+    DOCBERT_CHECK(saved.contains("options") && saved["options"].is_object(), "{}: no options", state_path);
+    check_resume_options(saved["options"], rows, state_path);
+    st = state_from_json(saved.at("state"), state_path);
+    optimizer.load_state(read_state(resume_dir + "/optimizer.safetensors"));
+    DOCBERT_CHECK(optimizer.step_count() == st.step, "{}: optimizer step {} but trainer step {}", resume_dir,
+                  optimizer.step_count(), st.step);
+    if (ema) ema->load_state(read_state(resume_dir + "/ema.safetensors"));
+    fmt::print(out, "resumed from {}: step {}, epoch {}, batch {}\n", resume_dir, st.step, st.epoch + 1, st.batch);
+  }
+  JsonlLog log(out_dir + "/metrics.jsonl", resuming ? st.log_bytes : 0);
+  fmt::print(out, "training: {} epochs x {} steps of {} documents = {} steps, Adam lr {:g}, {}\n", o.epochs,
+             steps_per_epoch, batch_size, total_steps, o.lr,
+             lambda > 0 ? fmt::format("task loss + {:g} x {} (T = {:g})", lambda,
+                                      o.distill_loss == "mse" ? "MSE of the logits"
+                                      : multi                 ? "Bernoulli KL(teacher || student)"
+                                                              : "softmax KL(teacher || student)",
+                                      o.temperature)
+                        : std::string("task loss only (no distillation)"));
+  std::fflush(out);
+
+  auto distill_loss = [&](const Tensor& student, const Tensor& teacher) {
+    if (o.distill_loss == "mse") return mse(student, teacher);
+    return multi ? kl_div_bernoulli(student, teacher, o.temperature) : kl_div_softmax(student, teacher, o.temperature);
+  };
+
+  auto save_checkpoint = [&]() {
+    st.log_bytes = log.bytes();
+    write_checkpoint(out_dir, st.step, [&](const std::string& dir) {
+      save_student_dir(*model, *encoder, dir + "/model");
+      save_safetensors(dir + "/optimizer.safetensors", optimizer.state());
+      if (ema) save_safetensors(dir + "/ema.safetensors", ema->state());
+      write_trainer_state(dir, st, rows, {{"total_steps", total_steps}});
+    });
+    prune_checkpoints(out_dir, o.keep_last);
+  };
+
+  // One dev evaluation with the averaged weights: selection, best/, patience, curves.
+  auto end_of_epoch_eval = [&](double epoch_pos) {
+    if (ema) ema->swap_in(o.ema_bias_correction);
+    const json m = evaluate(*model, dev, o.eval_batch_size, "dev", interactive);
+    if (improves(st, m, problem)) save_student_dir(*model, *encoder, out_dir + "/best");
+    if (ema) ema->swap_out();
+    record_dev_eval(st, epoch_pos, m, problem, log, out_dir, out);
+  };
+
+  // ---- the loop: one batch per optimizer step ----
+  bool stop = st.stopped_early || st.step >= total_steps;
+  bool interrupted = false;
+  while (!stop && st.epoch < o.epochs) {
+    const auto plan = data::plan_epoch(train.tokens, st.epoch, plan_options);
+    const auto n_batches = static_cast<int64_t>(plan.size());
+    ProgressBar bar(fmt::format("epoch {}/{}", st.epoch + 1, o.epochs), n_batches, interactive);
+    while (st.batch < n_batches) {
+      const double t0 = steady_seconds();
+      const std::vector<int64_t>& rows_b = plan[static_cast<size_t>(st.batch)];
+      const data::PaddedBatch b = data::collate_padded(train.tokens, rows_b, collate);
+      RngStream rng{o.seed, st.rng_offset};
+      const lstm_reg::LstmRegOutput y = model->forward(b.ids, b.lengths, true, &rng);
+      st.rng_offset = rng.offset;
+      Tensor loss = model->loss(y, label_targets(train.labels, rows_b, problem, config.num_labels));
+      double distill_value = 0;
+      if (lambda > 0) {
+        const Tensor d = distill_loss(y.logits, gather_rows(soft, rows_b));
+        distill_value = d.item();
+        loss = add(loss, scale(d, lambda));
+      }
+      const double loss_value = loss.item();
+      loss.backward();
+      const double norm = grad_norm(model->params());
+      if (std::isfinite(norm)) {
+        optimizer.step();
+        if (ema) ema->update(o.beta_ema);
+      } else {
+        ++st.skipped_steps;
+        fmt::print(out, "warning: step {}: non-finite gradient norm, update skipped\n", st.step + 1);
+      }
+      model->params().zero_grad();
+      ++st.step;
+      ++st.batch;
+      st.window_loss += loss_value;
+      st.window_distill += distill_value;
+      st.epoch_loss += loss_value;
+      ++st.window_batches;
+      ++st.epoch_batches;
+      st.window_docs += static_cast<int64_t>(rows_b.size());
+      const double seconds = steady_seconds() - t0;
+      st.window_seconds += seconds;
+      st.train_seconds += seconds;
+      if (st.step % o.log_every == 0) {
+        log.write(take_train_record(st, static_cast<double>(st.epoch) + static_cast<double>(st.batch) / n_batches,
+                                    o.lr, norm, /*with_distill=*/true));
+      }
+      bar.update(st.batch, fmt::format("loss {:.4f}", loss_value));
+      if (st.step >= total_steps) break;
+      if (o.save_every > 0 && st.step % o.save_every == 0 && st.batch < n_batches) save_checkpoint();
+      if (o.stop_after_steps > 0 && st.step == o.stop_after_steps && st.batch < n_batches) {
+        if (o.save_every == 0 || st.step % o.save_every != 0) save_checkpoint();
+        interrupted = true;
+        break;
+      }
+    }
+    bar.finish();
+    if (interrupted) break;
+    const bool epoch_done = st.batch == n_batches;
+    end_of_epoch_eval(static_cast<double>(st.epoch) + static_cast<double>(st.batch) / n_batches);
+    stop = close_epoch(st, epoch_done, o.patience, total_steps, problem, out);
+    save_checkpoint();
+    if (o.stop_after_steps > 0 && st.step >= o.stop_after_steps && !stop) {
+      interrupted = true;
+      break;
+    }
+  }
+  if (interrupted) {
+    fmt::print(out, "stopped after step {} as asked (--stop-after-steps); continue with --resume auto\n", st.step);
+    return json{{"interrupted_at_step", st.step}};
+  }
+
+  // ---- the best model on dev and test ----
+  const std::string best_dir = out_dir + "/best";
+  DOCBERT_CHECK(fs::exists(best_dir + "/model.safetensors"), "{}: no best model was saved", best_dir);
+  const StudentModel best = load_student_dir(best_dir);
+  json results = {{"dev", evaluate(best.model, dev, o.eval_batch_size, "dev", interactive)},
+                  {"test", test.size() > 0 ? evaluate(best.model, test, o.eval_batch_size, "test", interactive)
+                                           : json(nullptr)},
+                  {"best_epoch", st.best_epoch},
+                  {"best_step", st.best_step},
+                  {"steps", st.step},
+                  {"epochs_run", st.history.size()},
+                  {"stopped_early", st.stopped_early},
+                  {"skipped_steps", st.skipped_steps},
+                  {"params", best.model.num_parameters(false)},
+                  {"params_with_embeddings", best.model.num_parameters(true)},
+                  {"transfer_documents", set.docs.size()},
+                  {"distill_weight", lambda},
+                  {"distill_loss", lambda > 0 ? json(o.distill_loss) : json(nullptr)},
+                  {"soft_targets", soft_info},
+                  {"batch_size", batch_size},
+                  {"train_seconds", st.train_seconds},
+                  {"wall_seconds", steady_seconds() - t_start},
+                  {"data", o.data},
+                  {"problem_type", problem_type_name(problem)},
+                  {"selection_metric", selection_name(problem)}};
+  report_results(log, results, st, out_dir, out);
+  return results;
+}
+
+}  // namespace docbert::train
