@@ -20,6 +20,7 @@
 // both with the dataset's 90 labels. Their speed does not depend on the weights' values.
 #include "engine/error.h"
 #include "engine/file_io.h"
+#include "engine/json_io.h"
 #include "engine/parallel.h"
 #include "engine/random.h"
 #include "models/bert/classifier.h"
@@ -57,7 +58,8 @@ struct Args {
   std::string data = kShared + "/reuters21578";
   std::string teacher, teacher_vocab = kShared + "/vocab/bert-base-uncased/vocab.txt", teacher_preset = "base";
   std::string student, student_tokenizer = "word", json_path;
-  int64_t max_seq_length = 512, max_docs = 0;
+  std::string teacher_results, student_results;  // the trainers' results.json, for the summary table
+  int64_t max_seq_length = 0, max_docs = 0;
   std::vector<int64_t> batch_sizes = {128, 1};
   double max_seconds = 60;
   int threads = 2;
@@ -144,7 +146,9 @@ int run(int argc, char** argv) {
   app.add_option("--student-tokenizer", a.student_tokenizer, "Tokenizer of the random-init student: word|word-hedwig")
       ->capture_default_str()
       ->check(CLI::IsMember({"word", "word-hedwig"}));
-  app.add_option("--max-seq-length", a.max_seq_length, "Teacher ids per document with [CLS] and [SEP] (DocBERT: 512)")
+  app.add_option("--max-seq-length", a.max_seq_length,
+                 "Teacher ids per document with [CLS] and [SEP] (0: a saved teacher's trained length, 512 for the "
+                 "random-init one, DocBERT's)")
       ->capture_default_str();
   app.add_option("--batch-sizes", a.batch_sizes, "Batch sizes, one row per model each")
       ->capture_default_str()
@@ -154,6 +158,9 @@ int run(int argc, char** argv) {
   app.add_option("--max-docs", a.max_docs, "Use only the first N test documents (0: all)")->capture_default_str();
   app.add_option("--threads", a.threads, "CPU threads (0: all cores)")->capture_default_str();
   app.add_option("--json", a.json_path, "Also write the results to this JSON file");
+  app.add_option("--teacher-results", a.teacher_results,
+                 "train_teacher's results.json: adds a summary table of test micro-F1, parameters and docs/s");
+  app.add_option("--student-results", a.student_results, "distill_student's results.json, for the summary table");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -191,6 +198,9 @@ int run(int argc, char** argv) {
     teacher_kind = fmt::format("BERT-{} (random init)", a.teacher_preset);
   }
   const int64_t max_positions = teacher->config().max_position_embeddings;
+  if (a.max_seq_length == 0)
+    a.max_seq_length = a.teacher.empty() ? std::min<int64_t>(512, max_positions)
+                                         : train::trained_max_seq_length(a.teacher, max_positions);
   DOCBERT_CHECK(a.max_seq_length >= 2 && a.max_seq_length <= max_positions,
                 "--max-seq-length {} must be between 2 and the teacher's max_position_embeddings {}", a.max_seq_length,
                 max_positions);
@@ -281,6 +291,31 @@ int run(int argc, char** argv) {
     const double x = rate("student", b) / rate("teacher", b);
     fmt::print("student / teacher docs/s at batch {}: {:.1f}x\n", b, x);
     speedups[std::to_string(b)] = x;
+  }
+
+  if (!a.teacher_results.empty() || !a.student_results.empty()) {
+    // The pipeline's final table: what each model scores and what it costs.
+    const auto test_f1 = [](const std::string& path) {
+      if (path.empty()) return std::string("-");
+      const json r = parse_json_object(read_file(path, "results"), path);
+      DOCBERT_CHECK(r.contains("test") && r["test"].is_object() && r["test"].contains("micro_f1"),
+                    "{}: no test micro_f1 (a results.json of train_teacher or distill_student)", path);
+      return fmt::format("{:.4f}", r["test"]["micro_f1"].get<double>());
+    };
+    fmt::print("\n| model | test micro-F1 | parameters |");
+    for (int64_t b : a.batch_sizes) fmt::print(" docs/s, batch {} |", b);
+    fmt::print("\n|---|---:|---:|");
+    for (size_t i = 0; i < a.batch_sizes.size(); ++i) fmt::print("---:|");
+    fmt::print("\n");
+    for (const Subject* m : {&t, &s}) {
+      const bool is_teacher = m == &t;
+      fmt::print("| {} | {} | {} |", m->name, test_f1(is_teacher ? a.teacher_results : a.student_results),
+                 is_teacher ? grouped(teacher_params)
+                            : fmt::format("{} ({} with embeddings)", grouped(student_params_lstm),
+                                          grouped(student_params)));
+      for (int64_t b : a.batch_sizes) fmt::print(" {:.1f} |", rate(m->name, b));
+      fmt::print("\n");
+    }
   }
 
   if (!a.json_path.empty()) {

@@ -154,10 +154,10 @@ static double majority_baseline(const data::Dataset& ds, int64_t n_train, int64_
   return train::classification_metrics(logits, gold, ds.problem_type).micro_f1;
 }
 
-// The two end-to-end runs are hidden from CTest discovery ("[.") and run by their own CTest entries (label "e2e"),
-// outside the sanitizer pass. R8 is the Reuters-21578 slice of the 8 most frequent single-label topics; a
-// random-init tiny BERT does not get past the label priors on a Reuters-90 slice in CI time (docs/training.md), so
-// the multi-label run fine-tunes the pretrained MiniLM (its CTest entry skips when the weights are absent).
+// The end-to-end run is hidden from CTest discovery ("[.") and run by its own CTest entry (label "e2e"), outside the
+// sanitizer pass. R8 is the Reuters-21578 slice of the 8 most frequent single-label topics; a random-init tiny BERT
+// does not get past the label priors on a Reuters-90 slice in CI time (docs/training.md), so the multi-label run
+// fine-tunes the pretrained MiniLM, as the first step of tests/train/distill.cpp's end-to-end distillation.
 TEST_CASE("a tiny BERT trained on R8 beats the majority label on dev", "[.e2e]") {
   test::ScratchDir dir;
   const std::string out = dir.file("run");
@@ -226,19 +226,4 @@ TEST_CASE("bad input fails clearly and overwrites nothing", "[trainer][bad-input
                         "--max-eval-docs", "24", "--max-seq-length", "32", "--output-dir", dir.file("eval")});
     CHECK(r.at("dev") == json::parse(results).at("dev"));
   }
-}
-
-TEST_CASE("the pretrained MiniLM fine-tuned on a Reuters-90 slice beats the majority label on dev micro-F1",
-          "[.e2e-pretrained]") {
-  test::ScratchDir dir;
-  const json r = run({"--data", test::shared_data("reuters21578"), "--model", test::pretrained_dir(),
-                      "--max-train-docs", "400", "--max-eval-docs", "300", "--max-seq-length", "64", "--epochs", "3",
-                      "--lr", "1e-4", "--adam-eps", "1e-8", "--head-bias-init", "prior", "--no-progress",
-                      "--output-dir", dir.file("run")});
-  const data::Dataset ds = data::load_dataset(test::shared_data("reuters21578"), data::Format::Auto, {});
-  const double baseline = majority_baseline(ds, 400, 300);
-  const double f1 = r.at("dev").at("micro_f1").get<double>();
-  INFO("dev micro-F1 " << f1 << ", majority baseline " << baseline);
-  CHECK(baseline > 0.2);
-  CHECK(f1 > baseline + 0.15);  // a logged run: 0.6104 against 0.33
 }

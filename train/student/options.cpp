@@ -115,6 +115,11 @@ void add_student_options(CLI::App& app, StudentOptions& o) {
                  "(multi-label), as DocBERT; mse: squared error of the logits, as Tang et al.")
       ->check(CLI::IsMember({"kl", "mse"}))
       ->group(kd);
+  app.add_option("--distill-reduction", o.distill_reduction,
+                 "KL: batchmean sums over the classes/labels and averages over the batch (PyTorch's "
+                 "reduction='batchmean'); mean also averages over them, putting a multi-label term on BCE's scale")
+      ->check(CLI::IsMember({"batchmean", "mean"}))
+      ->group(kd);
   app.add_option("--temperature", o.temperature, "Softening temperature of the KL (its gradient is scaled by T^2)")
       ->check(CLI::PositiveNumber)
       ->group(kd);
@@ -183,6 +188,8 @@ void validate(const StudentOptions& o) {
                 o.mask_prob + o.pos_prob);
   DOCBERT_CHECK(o.distill_weight <= 0 || has_teacher(o),
                 "--distill-weight {} needs --teacher DIR or --soft-targets FILE", o.distill_weight);
+  DOCBERT_CHECK(o.distill_reduction == "batchmean" || o.distill_loss == "kl",
+                "--distill-reduction applies to --distill-loss kl (mse is a mean over every logit)");
   DOCBERT_CHECK(!o.output_dir.empty(), "--output-dir must not be empty");
 }
 

@@ -53,6 +53,7 @@ struct StudentOptions : DataOptions, RunOptions {
   std::string soft_targets;            // or a logits file over the transfer set (docbert_predict --save-logits)
   double distill_weight = -1;          // lambda; < 0: 1 multi-label, 4 single-label; 0: no distillation
   std::string distill_loss = "kl";     // kl | mse
+  std::string distill_reduction = "batchmean";  // batchmean (sum over labels, PyTorch's KL) | mean (also over labels)
   double temperature = 1;
   int64_t teacher_max_seq_length = 0;  // 0: the length the teacher was trained with
   int64_t teacher_batch_size = 64;

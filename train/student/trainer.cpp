@@ -357,17 +357,20 @@ json run_student(const StudentOptions& o, const std::vector<std::pair<std::strin
   JsonlLog log(out_dir + "/metrics.jsonl", resuming ? st.log_bytes : 0);
   fmt::print(out, "training: {} epochs x {} steps of {} documents = {} steps, Adam lr {:g}, {}\n", o.epochs,
              steps_per_epoch, batch_size, total_steps, o.lr,
-             lambda > 0 ? fmt::format("task loss + {:g} x {} (T = {:g})", lambda,
+             lambda > 0 ? fmt::format("task loss + {:g} x {}{} (T = {:g})", lambda,
                                       o.distill_loss == "mse" ? "MSE of the logits"
                                       : multi                 ? "Bernoulli KL(teacher || student)"
                                                               : "softmax KL(teacher || student)",
+                                      o.distill_loss == "kl" && o.distill_reduction == "mean" ? " / labels" : "",
                                       o.temperature)
                         : std::string("task loss only (no distillation)"));
   std::fflush(out);
 
   auto distill_loss = [&](const Tensor& student, const Tensor& teacher) {
     if (o.distill_loss == "mse") return mse(student, teacher);
-    return multi ? kl_div_bernoulli(student, teacher, o.temperature) : kl_div_softmax(student, teacher, o.temperature);
+    const Tensor kl = multi ? kl_div_bernoulli(student, teacher, o.temperature)
+                            : kl_div_softmax(student, teacher, o.temperature);
+    return o.distill_reduction == "mean" ? scale(kl, 1.0 / static_cast<double>(config.num_labels)) : kl;
   };
 
   auto save_checkpoint = [&]() {
@@ -480,6 +483,7 @@ json run_student(const StudentOptions& o, const std::vector<std::pair<std::strin
                   {"transfer_documents", set.docs.size()},
                   {"distill_weight", lambda},
                   {"distill_loss", lambda > 0 ? json(o.distill_loss) : json(nullptr)},
+                  {"distill_reduction", lambda > 0 && o.distill_loss == "kl" ? json(o.distill_reduction) : json(nullptr)},
                   {"soft_targets", soft_info},
                   {"batch_size", batch_size},
                   {"train_seconds", st.train_seconds},
