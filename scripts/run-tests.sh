@@ -2,7 +2,7 @@
 # README command 2 (and CI): install what is missing, fetch the pretrained checkpoint of the BERT golden test,
 # build (CUDA sources too when nvcc exists), run every
 # test with ctest, then rebuild the CPU tests with AddressSanitizer + UBSan and run them again, then build the
-# parsers' libFuzzer harnesses with clang and run each for DOCBERT_FUZZ_SECONDS (default 15).
+# parsers' libFuzzer harnesses with clang and run each for DOCBERT_FUZZ_SECONDS (default 8).
 # GPU tests report themselves as skipped (ctest "Not Run") on machines without a GPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,8 +28,10 @@ echo "== build (ASan + UBSan, CPU only) =="
 DOCBERT_BUILD_DIR=build-sanitize scripts/build.sh -DDOCBERT_CUDA=OFF -DDOCBERT_BUILD_BENCH=OFF -DDOCBERT_NATIVE=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DDOCBERT_SANITIZE=address;undefined"
 echo "== ctest (ASan + UBSan) =="
-ctest --test-dir build-sanitize --output-on-failure -j"$jobs" -L cpu
+# The bit-identical resume tests are left to the Release pass: they check determinism, and under the sanitizers they
+# would only rerun the checkpoint code the other trainer tests already cover, for minutes of the 30-minute budget.
+ctest --test-dir build-sanitize --output-on-failure -j"$jobs" -L cpu -E 'resumed run|resumes a killed run'
 
-echo "== fuzz (libFuzzer + ASan + UBSan, ${DOCBERT_FUZZ_SECONDS:-15} s per parser) =="
-scripts/fuzz.sh "${DOCBERT_FUZZ_SECONDS:-15}"
+echo "== fuzz (libFuzzer + ASan + UBSan, ${DOCBERT_FUZZ_SECONDS:-8} s per parser) =="
+scripts/fuzz.sh "${DOCBERT_FUZZ_SECONDS:-8}"
 echo "run-tests: done in ${SECONDS} s"

@@ -225,6 +225,7 @@ TEST_CASE("distill_student: a resumed run equals an uninterrupted one", "[distil
   const json r_full = student(small_distill(dir.file("teacher"), dir.file("cache"), full));
   CHECK(r_full.at("transfer_documents") == 96);
   CHECK(r_full.at("distill_weight") == 1.0);
+  CHECK(r_full.at("distill_reduction") == "mean");  // auto, multi-label
   CHECK(r_full.at("batch_size") == 16);
   for (const char* f : {"best/config.json", "best/model.safetensors", "best/vocab.txt", "best/student_tokenizer.json",
                         "transfer/transfer.jsonl", "transfer/provenance.json", "metrics.jsonl", "results.json",
@@ -306,7 +307,9 @@ TEST_CASE("distill_student: bad input fails clearly", "[distill][bad-input]") {
 // Hidden from discovery, run by its CTest entry (label e2e; skipped without the MiniLM weights). The paper's
 // comparison on a slice: the teacher fine-tuned on 400 Reuters documents, then one student trained on the labels of
 // those documents and one distilled from the teacher over them and 2 augmented copies each. The teacher must beat the
-// majority label, and the distilled student the undistilled one.
+// majority label, and the distilled student the undistilled one. Both students take batch 16: at the recipes' 32 and
+// 128 a 400-document slice gives 130 and 100 steps in 10 epochs, too few for the 0.99 weight average to leave its
+// random start.
 TEST_CASE("distillation from a fine-tuned MiniLM beats the same student without it on a Reuters slice",
           "[.e2e-pretrained]") {
   test::ScratchDir dir;
@@ -318,7 +321,7 @@ TEST_CASE("distillation from a fine-tuned MiniLM beats the same student without 
   const double teacher_f1 = t.at("test").at("micro_f1").get<double>();
   const std::vector<std::string> common = {"--data", data, "--max-train-docs", "400", "--max-eval-docs", "300",
                                            "--hidden", "64", "--embed-dim", "64", "--max-tokens", "128",
-                                           "--epochs", "10", "--no-progress"};
+                                           "--epochs", "10", "--batch-size", "16", "--no-progress"};
   auto with = [&](std::vector<std::string> extra) {
     std::vector<std::string> a = common;
     a.insert(a.end(), extra.begin(), extra.end());
@@ -331,5 +334,8 @@ TEST_CASE("distillation from a fine-tuned MiniLM beats the same student without 
   const double kd_f1 = kd.at("test").at("micro_f1").get<double>();
   INFO("test micro-F1: teacher " << teacher_f1 << ", LSTM_reg " << base_f1 << ", KD-LSTM_reg " << kd_f1);
   CHECK(teacher_f1 > 0.45);
-  CHECK(kd_f1 > base_f1);
+  // Logged (2026-11-26): teacher 0.63; with the full-data teacher of docs/results.md standing in, LSTM_reg 0.00 (on
+  // 400 documents it never leaves the "no label" prior) and KD-LSTM_reg 0.52.
+  CHECK(kd_f1 > 0.25);
+  CHECK(kd_f1 > base_f1 + 0.1);
 }

@@ -116,9 +116,10 @@ void add_student_options(CLI::App& app, StudentOptions& o) {
       ->check(CLI::IsMember({"kl", "mse"}))
       ->group(kd);
   app.add_option("--distill-reduction", o.distill_reduction,
-                 "KL: batchmean sums over the classes/labels and averages over the batch (PyTorch's "
-                 "reduction='batchmean'); mean also averages over them, putting a multi-label term on BCE's scale")
-      ->check(CLI::IsMember({"batchmean", "mean"}))
+                 "How the KL is normalised: batchmean sums over the classes/labels and averages over the batch "
+                 "(PyTorch's reduction='batchmean'); mean also averages over the labels; auto: batchmean for "
+                 "single-label, mean for multi-label, so lambda weighs terms normalised like the task loss")
+      ->check(CLI::IsMember({"auto", "batchmean", "mean"}))
       ->group(kd);
   app.add_option("--temperature", o.temperature, "Softening temperature of the KL (its gradient is scaled by T^2)")
       ->check(CLI::PositiveNumber)
@@ -188,7 +189,7 @@ void validate(const StudentOptions& o) {
                 o.mask_prob + o.pos_prob);
   DOCBERT_CHECK(o.distill_weight <= 0 || has_teacher(o),
                 "--distill-weight {} needs --teacher DIR or --soft-targets FILE", o.distill_weight);
-  DOCBERT_CHECK(o.distill_reduction == "batchmean" || o.distill_loss == "kl",
+  DOCBERT_CHECK(o.distill_reduction == "auto" || o.distill_loss == "kl",
                 "--distill-reduction applies to --distill-loss kl (mse is a mean over every logit)");
   DOCBERT_CHECK(!o.output_dir.empty(), "--output-dir must not be empty");
 }
@@ -202,6 +203,11 @@ int64_t resolved_batch_size(const StudentOptions& o, bool multi_label) {
   if (o.batch_size > 0) return o.batch_size;
   if (resolved_distill_weight(o, multi_label) == 0) return 32;
   return multi_label ? 128 : 64;
+}
+
+std::string resolved_distill_reduction(const StudentOptions& o, bool multi_label) {
+  if (o.distill_reduction != "auto") return o.distill_reduction;
+  return multi_label ? "mean" : "batchmean";
 }
 
 int64_t resolved_augment_copies(const StudentOptions& o) {

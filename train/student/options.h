@@ -53,7 +53,7 @@ struct StudentOptions : DataOptions, RunOptions {
   std::string soft_targets;            // or a logits file over the transfer set (docbert_predict --save-logits)
   double distill_weight = -1;          // lambda; < 0: 1 multi-label, 4 single-label; 0: no distillation
   std::string distill_loss = "kl";     // kl | mse
-  std::string distill_reduction = "batchmean";  // batchmean (sum over labels, PyTorch's KL) | mean (also over labels)
+  std::string distill_reduction = "auto";  // auto | batchmean (sum over classes/labels) | mean (also over them)
   double temperature = 1;
   int64_t teacher_max_seq_length = 0;  // 0: the length the teacher was trained with
   int64_t teacher_batch_size = 64;
@@ -80,5 +80,8 @@ void validate(const StudentOptions& o);
 double resolved_distill_weight(const StudentOptions& o, bool multi_label);
 int64_t resolved_batch_size(const StudentOptions& o, bool multi_label);
 int64_t resolved_augment_copies(const StudentOptions& o);
+// --distill-reduction auto: "batchmean" for single-label (one KL per document, as cross-entropy is one term per
+// document), "mean" for multi-label (one KL per label, averaged as BCE averages over labels).
+std::string resolved_distill_reduction(const StudentOptions& o, bool multi_label);
 
 }  // namespace docbert::train

@@ -262,6 +262,7 @@ json run_student(const StudentOptions& o, const std::vector<std::pair<std::strin
              ds.num_labels(), ds.count(data::Split::Train), ds.count(data::Split::Dev), ds.count(data::Split::Test));
   const double lambda = resolved_distill_weight(o, multi);
   const int64_t batch_size = resolved_batch_size(o, multi);
+  const std::string reduction = resolved_distill_reduction(o, multi);
   const TransferSet set = transfer_set(o, ds, resuming, out);
   DOCBERT_CHECK(!set.docs.empty(), "{}: the training split is empty", o.data);
   std::vector<std::string> transfer_ids, transfer_texts;
@@ -361,7 +362,7 @@ json run_student(const StudentOptions& o, const std::vector<std::pair<std::strin
                                       o.distill_loss == "mse" ? "MSE of the logits"
                                       : multi                 ? "Bernoulli KL(teacher || student)"
                                                               : "softmax KL(teacher || student)",
-                                      o.distill_loss == "kl" && o.distill_reduction == "mean" ? " / labels" : "",
+                                      o.distill_loss == "kl" && reduction == "mean" ? " / labels" : "",
                                       o.temperature)
                         : std::string("task loss only (no distillation)"));
   std::fflush(out);
@@ -370,7 +371,7 @@ json run_student(const StudentOptions& o, const std::vector<std::pair<std::strin
     if (o.distill_loss == "mse") return mse(student, teacher);
     const Tensor kl = multi ? kl_div_bernoulli(student, teacher, o.temperature)
                             : kl_div_softmax(student, teacher, o.temperature);
-    return o.distill_reduction == "mean" ? scale(kl, 1.0 / static_cast<double>(config.num_labels)) : kl;
+    return reduction == "mean" ? scale(kl, 1.0 / static_cast<double>(config.num_labels)) : kl;
   };
 
   auto save_checkpoint = [&]() {
@@ -483,7 +484,7 @@ json run_student(const StudentOptions& o, const std::vector<std::pair<std::strin
                   {"transfer_documents", set.docs.size()},
                   {"distill_weight", lambda},
                   {"distill_loss", lambda > 0 ? json(o.distill_loss) : json(nullptr)},
-                  {"distill_reduction", lambda > 0 && o.distill_loss == "kl" ? json(o.distill_reduction) : json(nullptr)},
+                  {"distill_reduction", lambda > 0 && o.distill_loss == "kl" ? json(reduction) : json(nullptr)},
                   {"soft_targets", soft_info},
                   {"batch_size", batch_size},
                   {"train_seconds", st.train_seconds},
