@@ -6,6 +6,7 @@
 #include "engine/tensor.h"
 #include "models/bert/classifier.h"
 #include "tests/test_support.h"
+#include "tests/train/tool_runs.h"
 #include "tokenizer/wordpiece.h"
 #include "train/common/checkpoint.h"
 #include "train/common/logits_file.h"
@@ -75,45 +76,12 @@ train::SoftTargets soft(const train::SoftTargetOptions& o, const std::vector<std
 
 std::vector<float> values(const Tensor& t) { return t.to_vector<float>(); }
 
-// Parses `args` as a command line of tool T (its options O, add_options and run) and runs it quietly.
-template <class O, class Add, class Run>
-json run_tool(std::vector<std::string> args, Add add, Run run) {
-  CLI::App app;
-  O o;
-  add(app, o);
-  args.insert(args.begin(), "tool");
-  std::vector<const char*> argv;
-  for (const std::string& a : args) argv.push_back(a.c_str());
-  app.parse(static_cast<int>(argv.size()), argv.data());
-  train::validate(o);
-  std::FILE* out = std::tmpfile();
-  try {
-    json r = run(o, train::option_rows(app), out);
-    std::fclose(out);
-    return r;
-  } catch (...) {
-    std::fclose(out);
-    throw;
-  }
-}
-
 json student(const std::vector<std::string>& args) {
-  return run_tool<train::StudentOptions>(args, train::add_student_options, train::run_student);
+  return test::run_tool<train::StudentOptions>(args, train::add_student_options, train::run_student);
 }
 
 json teacher(const std::vector<std::string>& args) {
-  return run_tool<train::TeacherOptions>(args, train::add_teacher_options, train::run_teacher);
-}
-
-// metrics.jsonl without the wall-clock field.
-std::vector<json> log_records(const std::string& dir) {
-  std::vector<json> records;
-  for (const std::string& line : test::file_lines(dir + "/metrics.jsonl")) {
-    json j = json::parse(line);
-    j.erase("docs_per_s");
-    records.push_back(j);
-  }
-  return records;
+  return test::run_tool<train::TeacherOptions>(args, train::add_teacher_options, train::run_teacher);
 }
 
 }  // namespace
@@ -243,7 +211,7 @@ TEST_CASE("distill_student: a resumed run equals an uninterrupted one", "[distil
   a.insert(a.end(), {"--resume", "auto"});
   const json r_cut = student(a);
 
-  const auto full_log = log_records(full), cut_log = log_records(cut);
+  const auto full_log = test::log_records(full), cut_log = test::log_records(cut);
   REQUIRE(full_log.size() == cut_log.size());
   for (size_t i = 0; i < full_log.size(); ++i) {
     INFO("record " << i << ": " << full_log[i].dump() << " vs " << cut_log[i].dump());

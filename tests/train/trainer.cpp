@@ -4,6 +4,7 @@
 #include "engine/file_io.h"
 #include "engine/tensor.h"
 #include "tests/test_support.h"
+#include "tests/train/tool_runs.h"
 #include "train/common/checkpoint.h"
 #include "train/common/metrics.h"
 #include "train/data/load_dataset.h"
@@ -23,25 +24,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Parses `args` as train_teacher's command line and runs it, printing to a scratch file (not the test's output).
-json run(std::vector<std::string> args) {
-  CLI::App app;
-  train::TeacherOptions o;
-  train::add_teacher_options(app, o);
-  args.insert(args.begin(), "train_teacher");
-  std::vector<const char*> argv;
-  for (const std::string& a : args) argv.push_back(a.c_str());
-  app.parse(static_cast<int>(argv.size()), argv.data());
-  train::validate(o);
-  std::FILE* out = std::tmpfile();
-  try {
-    json r = train::run_teacher(o, train::option_rows(app), out);
-    std::fclose(out);
-    return r;
-  } catch (...) {
-    std::fclose(out);
-    throw;
-  }
+// Parses `args` as train_teacher's command line and runs it quietly.
+json run(const std::vector<std::string>& args) {
+  return test::run_tool<train::TeacherOptions>(args, train::add_teacher_options, train::run_teacher);
 }
 
 const std::string& vocab() {
@@ -66,17 +51,6 @@ std::vector<std::string> with(std::vector<std::string> args, const std::string& 
   args.push_back(flag);
   args.push_back(value);
   return args;
-}
-
-// metrics.jsonl without the wall-clock field.
-std::vector<json> log_records(const std::string& dir) {
-  std::vector<json> records;
-  for (const std::string& line : test::file_lines(dir + "/metrics.jsonl")) {
-    json j = json::parse(line);
-    j.erase("docs_per_s");
-    records.push_back(j);
-  }
-  return records;
 }
 
 }  // namespace
@@ -108,7 +82,7 @@ TEST_CASE("a resumed run equals an uninterrupted one, mid-epoch and at an epoch'
   a.insert(a.end(), {"--resume", "auto"});
   const json r_cut = run(a);
 
-  const auto full_log = log_records(full), cut_log = log_records(cut);
+  const auto full_log = test::log_records(full), cut_log = test::log_records(cut);
   REQUIRE(full_log.size() == cut_log.size());
   for (size_t i = 0; i < full_log.size(); ++i) {
     INFO("record " << i << ": " << full_log[i].dump() << " vs " << cut_log[i].dump());
