@@ -9,7 +9,8 @@
 // enough buffers to exceed the L2 cache. Usage: bench_gpu_kernels [--quick]
 #include "kernels/cuda_check.h"
 #include "kernels/dropout.h"
-#include "kernels/gelu.h"
+#include "kernels/elementwise.h"
+#include "kernels/stream.h"
 
 #include <fmt/format.h>
 
@@ -23,6 +24,7 @@
 namespace {
 
 using docbert::Error;
+using namespace docbert;
 
 // Median time (ms) of `reps` launches of fn(i), i = rotating buffer index.
 float median_ms(int reps, int nbuf, const std::function<void(int)>& fn) {
@@ -32,9 +34,9 @@ float median_ms(int reps, int nbuf, const std::function<void(int)>& fn) {
   for (int i = 0; i < 3; ++i) fn(i % nbuf);  // warm-up: module load, first-touch
   std::vector<float> ms(reps);
   for (int r = 0; r < reps; ++r) {
-    CUDA_CHECK(cudaEventRecord(a));
+    CUDA_CHECK(cudaEventRecord(a, cuda::stream()));
     fn(r % nbuf);
-    CUDA_CHECK(cudaEventRecord(b));
+    CUDA_CHECK(cudaEventRecord(b, cuda::stream()));
     CUDA_CHECK(cudaEventSynchronize(b));
     CUDA_CHECK(cudaEventElapsedTime(&ms[r], a, b));
   }
@@ -70,22 +72,42 @@ void run(bool quick) {
       CUDA_CHECK(cudaMemcpy(g[i], host.data(), bytes, cudaMemcpyHostToDevice));
       CUDA_CHECK(cudaMemset(y[i], 0, bytes));
     }
-    const float copy_ms =
-        median_ms(reps, nbuf, [&](int i) { CUDA_CHECK(cudaMemcpyAsync(y[i], x[i], bytes, cudaMemcpyDeviceToDevice)); });
+    const float copy_ms = median_ms(reps, nbuf, [&](int i) {
+      CUDA_CHECK(cudaMemcpyAsync(y[i], x[i], bytes, cudaMemcpyDeviceToDevice, cuda::stream()));
+    });
     auto row = [&](const char* name, int passes, float ms) {
       const double gbs = passes * double(bytes) / (ms * 1e-3) / 1e9;
       const double copy_gbs = 2.0 * double(bytes) / (copy_ms * 1e-3) / 1e9;
       fmt::print("{:<22} {:>12} {:>10.4f} {:>10.0f} {:>11.2f}x\n", name, N, ms, gbs, gbs / copy_gbs);
     };
     row("memcpy D2D (baseline)", 2, copy_ms);
-    row("gelu_forward erf", 2, median_ms(reps, nbuf, [&](int i) { docbert::gelu_forward(y[i], x[i], N, false, 0); }));
-    row("gelu_forward tanh", 2, median_ms(reps, nbuf, [&](int i) { docbert::gelu_forward(y[i], x[i], N, true, 0); }));
-    row("gelu_backward erf", 4,
-        median_ms(reps, nbuf, [&](int i) { docbert::gelu_backward(y[i], x[i], g[i], N, false, 0); }));
-    row("dropout_forward p=.1", 2,
-        median_ms(reps, nbuf, [&](int i) { docbert::dropout_forward(y[i], x[i], N, 0.1f, 42, 0, 0); }));
-    row("dropout_backward p=.1", 3,
-        median_ms(reps, nbuf, [&](int i) { docbert::dropout_backward(y[i], g[i], N, 0.1f, 42, 0, 0); }));
+    auto gelu = [&](UnaryOp op, int i, bool backward) {
+      UnaryParams p;
+      p.op = op;
+      p.N = N;
+      p.out = y[i];
+      p.inp = x[i];
+      p.dinp = y[i];
+      p.dout = g[i];
+      backward ? cuda::unary_backward(p) : cuda::unary_forward(p);
+    };
+    auto drop = [&](int i, bool backward) {
+      DropoutParams p;
+      p.N = N;
+      p.p = 0.1f;
+      p.seed = 42;
+      p.out = y[i];
+      p.inp = x[i];
+      p.dinp = y[i];
+      p.dout = g[i];
+      backward ? cuda::dropout_backward(p) : cuda::dropout_forward(p);
+    };
+    row("gelu_forward erf", 2, median_ms(reps, nbuf, [&](int i) { gelu(UnaryOp::GeluErf, i, false); }));
+    row("gelu_forward tanh", 2, median_ms(reps, nbuf, [&](int i) { gelu(UnaryOp::GeluTanh, i, false); }));
+    // The backward reads inp, out and dout and updates dinp (here out and dinp share a buffer: 3 reads + 1 write).
+    row("gelu_backward erf", 4, median_ms(reps, nbuf, [&](int i) { gelu(UnaryOp::GeluErf, i, true); }));
+    row("dropout_forward p=.1", 2, median_ms(reps, nbuf, [&](int i) { drop(i, false); }));
+    row("dropout_backward p=.1", 3, median_ms(reps, nbuf, [&](int i) { drop(i, true); }));
     CUDA_CHECK(cudaDeviceSynchronize());
     for (int i = 0; i < nbuf; ++i) {
       CUDA_CHECK(cudaFree(x[i]));

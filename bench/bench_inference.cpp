@@ -18,9 +18,9 @@
 // Without --teacher / --student the models are randomly initialised: BERT-base over the bert-base-uncased vocabulary
 // and hedwig's LSTM_reg (embed 300, hidden 512, bidirectional) over a word vocabulary of the Reuters training split,
 // both with the dataset's 90 labels. Their speed does not depend on the weights' values.
-#include "engine/error.h"
-#include "engine/file_io.h"
-#include "engine/json_io.h"
+#include "base/error.h"
+#include "base/file_io.h"
+#include "base/json_io.h"
 #include "engine/parallel.h"
 #include "engine/random.h"
 #include "models/bert/classifier.h"

@@ -1,5 +1,9 @@
 #include "engine/autograd.h"
 
+#ifdef DOCBERT_WITH_CUDA
+#include "kernels/tensor_ops.h"
+#endif
+
 #include "engine/parallel.h"
 
 namespace docbert {
@@ -41,7 +45,8 @@ void run_backward(const Tensor& root, const Tensor& seed) {
   DOCBERT_CHECK(root.defined(), "backward: the tensor is undefined");
   if (seed.defined()) return run_backward(std::vector<Tensor>{root}, std::vector<Tensor>{seed});
   DOCBERT_CHECK(root.numel() == 1, "backward: {} is not a scalar; pass the seed gradient", root.describe());
-  run_backward(std::vector<Tensor>{root}, std::vector<Tensor>{Tensor::full(root.shape(), 1.0, root.dtype())});
+  run_backward(std::vector<Tensor>{root},
+               std::vector<Tensor>{Tensor::full(root.shape(), 1.0, root.dtype(), root.device())});
 }
 
 void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& seeds) {
@@ -71,7 +76,13 @@ void Tensor::backward(const Tensor& seed) const { run_backward(*this, seed); }
 void add_into(Tensor dst, const Tensor& src) {
   check_same_shape("add_into", "dst", dst, "src", src);
   check_same_dtype("add_into", "dst", dst, "src", src);
-  check_cpu("add_into", dst);
+  check_same_device("add_into", "dst", dst, "src", src);
+  if (!dst.is_cpu()) {
+#ifdef DOCBERT_WITH_CUDA
+    cuda::accumulate(dst.raw_data(), src.raw_data(), dst.dtype(), dst.numel());
+#endif
+    return;
+  }
   dispatch_float(dst.dtype(), "add_into", [&](auto tag) {
     using T = decltype(tag);
     T* d = dst.data<T>();

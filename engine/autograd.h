@@ -42,12 +42,14 @@ bool grad_enabled();
 void record_node(const char* op, std::vector<Tensor> inputs, std::vector<Tensor> outputs,
                  std::function<void(Node&)> backward);
 
-// The data of t's gradient buffer (allocated as zeros on first use), or null when t is undefined or does not
-// require grad: what a backward closure passes to its kernel for each input, the kernel skipping null ones.
-template <class T>
-T* grad_data_or_null(Tensor& t) {
-  return t.defined() && t.requires_grad() ? t.grad_buffer().template data<T>() : nullptr;
+// The raw pointer of t's gradient buffer (allocated as zeros on first use, on t's device), or null when t is
+// undefined or does not require grad: what a backward closure puts into its params struct for each input, the
+// implementation skipping null ones.
+inline void* grad_ptr_or_null(Tensor& t) {
+  return t.defined() && t.requires_grad() ? t.grad_buffer().raw_data() : nullptr;
 }
+// An optional argument's data (a bias, a mask), or null when it is undefined.
+inline const void* ptr_or_null(const Tensor& t) { return t.defined() ? t.raw_data() : nullptr; }
 
 // Runs the tape backwards from `root` (see Tensor::backward) and clears it.
 void run_backward(const Tensor& root, const Tensor& seed);
@@ -59,8 +61,8 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& s
 void clear_tape();
 size_t tape_size();
 
-// dst += src elementwise (same shape and dtype, CPU, f32/f64). The helper every backward uses to pass a
-// gradient through unchanged.
+// dst += src elementwise (same shape, dtype and device; CPU: f32/f64, CUDA: f32/bf16). The helper every backward
+// uses to pass a gradient through unchanged.
 void add_into(Tensor dst, const Tensor& src);
 
 // Disables recording for its lifetime (nests; restores the previous mode).

@@ -1,6 +1,6 @@
 #include "engine/checksum.h"
 
-#include "engine/error.h"
+#include "base/error.h"
 
 #include <cerrno>
 #include <cstring>

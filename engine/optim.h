@@ -1,9 +1,11 @@
 // engine/optim.h: optimizers (AdamW, Adam), gradient clipping, learning-rate schedules, weight EMA.
 //
 // Everything works on a ParameterRegistry (engine/parameters.h): parameters in registration order, gradients in
-// tensor.grad(). CPU f32/f64 parameters; optimizer state has the parameter's dtype. All element loops write
-// disjoint elements and every reduction adds in a fixed order (fixed chunks, then the chunk sums in order), so
-// results never depend on the thread count.
+// tensor.grad(). Parameters are CPU f32/f64 or CUDA f32 tensors; optimizer state has the parameter's dtype and
+// device. All element loops write disjoint elements and every reduction adds in a fixed order (fixed chunks, then
+// the chunk sums in order), so results never depend on the thread count (CPU) and are the same run to run (CUDA:
+// multi-tensor kernels without atomics, kernels/optim.h). On CUDA nothing here waits for the device except the
+// functions that return a host double, and state() (a host copy).
 //
 // The Adam update, with g the gradient, t the step count (1 for the first step) and wd the weight decay:
 //   Adam only (L2):  g <- g + wd p
@@ -61,26 +63,26 @@ struct AdamConfig {
 };
 
 // The update shared by AdamW and Adam; construct one of those. The state (m, v, a zero per parameter) is
-// allocated at construction, so state() always has the same entries. Every parameter must be a CPU f32/f64
-// tensor (checked at construction).
+// allocated at construction on the parameter's device, so state() always has the same entries. Every parameter
+// must be a CPU f32/f64 or a CUDA f32 tensor (checked at construction).
 class AdamBase {
  public:
   // One update of every registered parameter whose grad is defined (others are skipped and keep their state).
   // The step count advances once per call and drives bias correction for all parameters; PyTorch counts per
   // parameter, which is the same whenever each parameter that is ever updated has a gradient at every step.
-  // Throws when a grad's shape or dtype differs from its parameter's, or when parameters were registered
+  // Throws when a grad's shape, dtype or device differs from its parameter's, or when parameters were registered
   // after the optimizer was built.
   void step(double lr);
   int64_t step_count() const { return step_; }
 
-  // The state as named tensors for checkpoints: "<param>.exp_avg" and "<param>.exp_avg_sq" for every
-  // parameter in registration order, then "step" (an i64 scalar). The tensors alias the live state (no
-  // copy): write them out before the next step. Names are relative: prefix them ("optimizer.") when a file
-  // holds other states too.
+  // The state as named CPU tensors for checkpoints: "<param>.exp_avg" and "<param>.exp_avg_sq" for every
+  // parameter in registration order, then "step" (an i64 scalar). CPU state is aliased (no copy): write it out
+  // before the next step; CUDA state is copied to the host (a sync). Names are relative: prefix them
+  // ("optimizer.") when a file holds other states too.
   std::vector<NamedTensor> state() const;
-  // Restores what state() returned (dtype may differ: values are converted, and the converted tensor replaces
-  // the live one, so earlier state() handles stop aliasing it). Every entry must be present, have the
-  // parameter's shape, and no unknown entry may appear; errors name the entry and both shapes.
+  // Restores what state() returned onto the state's device (dtype may differ: values are converted, and the
+  // converted tensor replaces the live one, so earlier state() handles stop aliasing it). Every entry must be
+  // present, have the parameter's shape, and no unknown entry may appear; errors name the entry and both shapes.
   void load_state(const std::vector<NamedTensor>& state);
 
  protected:
@@ -96,7 +98,7 @@ class AdamBase {
  private:
   struct Slot {
     NamedTensor param;
-    Tensor exp_avg, exp_avg_sq;  // m, v: the parameter's shape and dtype
+    Tensor exp_avg, exp_avg_sq;  // m, v: the parameter's shape, dtype and device
     bool decay;
   };
   const char* op_;
@@ -131,14 +133,21 @@ class Adam : public AdamBase {
 // ---- gradient clipping (PyTorch's clip_grad_norm_ semantics) ----
 //
 // Both scale gradients in place by c = max_norm / (norm + 1e-6) when c < 1 (so a norm within 1e-6 of max_norm
-// is already scaled slightly, as in PyTorch). Norms are accumulated in double: per tensor, fixed chunks of 65536
-// elements in parallel, their sums added in order; tensors in registration order. The result does not depend
-// on the thread count. Parameters without a grad are ignored. max_norm must be positive.
+// is already scaled slightly, as in PyTorch). Norms are accumulated in double: per tensor, fixed chunks (CPU:
+// 65536 elements in parallel; CUDA: kernels/optim.h), their sums added in order; tensors in registration order.
+// The result does not depend on the thread count. Parameters without a grad are ignored; the gradients must all
+// be on one device. max_norm must be positive. The clip factor is computed where the gradients are (on CUDA the
+// kernel reads the norm from device memory), so clipping never waits for the device.
 
-// The global L2 norm over all gradients, without changing them (what trainers log as the grad norm).
+// The global L2 norm over all gradients, without changing them, as a () f64 tensor on the gradients' device: what a
+// trainer keeps and reads (item(), a sync on CUDA) when it logs.
+[[nodiscard]] Tensor grad_norm_tensor(const ParameterRegistry& params);
+// The same read on the host (what trainers log as the grad norm).
 [[nodiscard]] double grad_norm(const ParameterRegistry& params);
-// Clips by the global L2 norm over all gradients; returns the norm before clipping. A non-finite norm (inf/NaN gradient)
-// is returned without touching the gradients: callers should skip the optimizer step (and zero the grads).
+// Clips by the global L2 norm over all gradients; returns the norm before clipping. A non-finite norm (inf/NaN
+// gradient) is returned without touching the gradients: callers should skip the optimizer step (and zero the
+// grads). The _tensor form returns it as grad_norm_tensor does, without waiting for the device.
+[[nodiscard]] Tensor clip_grad_norm_tensor(ParameterRegistry& params, double max_norm);
 [[nodiscard]] double clip_grad_norm(ParameterRegistry& params, double max_norm);
 // BertAdam's max_grad_norm: each parameter's gradient is clipped by its own norm. A tensor whose norm is not
 // finite is left as is (callers detect that with clip_grad_norm or their loss check).
@@ -172,8 +181,9 @@ struct LrSchedule {
 // ---- exponential moving average of the parameters (hedwig's "temporal averaging", --beta-ema) ----
 class Ema {
  public:
-  // Averages the parameters registered now. The shadow starts as a copy of their current values (not zeros),
-  // as hedwig's deepcopy at model build.
+  // Averages the parameters registered now (CPU f32/f64 or CUDA f32; the shadow and the swap backup live on each
+  // parameter's device). The shadow starts as a copy of their current values (not zeros), as hedwig's deepcopy at
+  // model build.
   explicit Ema(ParameterRegistry& params);
   // shadow <- decay shadow + (1 - decay) p for every parameter, with or without a grad (hedwig averages
   // frozen embeddings too). Call after each optimizer step, never while swapped in. decay in [0, 1].
@@ -190,13 +200,13 @@ class Ema {
   bool swapped_in() const { return swapped_in_; }
 
   // Checkpoint state: "<param>.ema" per parameter, "step" (i64, number of updates) and "decay_product" (f64).
-  // Same aliasing and naming rules as AdamBase::state(); load_state checks shapes the same way.
+  // Same aliasing, host-copy and naming rules as AdamBase::state(); load_state checks shapes the same way.
   std::vector<NamedTensor> state() const;
   void load_state(const std::vector<NamedTensor>& state);
 
  private:
   std::vector<NamedTensor> params_;
-  std::vector<Tensor> shadow_;  // one per parameter, its shape and dtype
+  std::vector<Tensor> shadow_;  // one per parameter, its shape, dtype and device
   std::vector<Tensor> backup_;  // training weights while swapped in; allocated on the first swap_in
   bool swapped_in_ = false;
   int64_t updates_ = 0;

@@ -54,4 +54,23 @@ void ParameterRegistry::zero_grad() {
   for (NamedTensor& p : params_) p.tensor.zero_grad();
 }
 
+void ParameterRegistry::to(Device device) {
+  for (NamedTensor& p : params_) {
+    if (p.tensor.device() == device) continue;
+    const Tensor moved = p.tensor.to(device);
+    p.tensor.impl()->storage = moved.impl()->storage;
+    p.tensor.impl()->offset = 0;
+    p.tensor.zero_grad();
+  }
+}
+
+Device ParameterRegistry::device() const {
+  if (params_.empty()) return Device::CPU;
+  const Device d = params_.front().tensor.device();
+  for (const NamedTensor& p : params_)
+    DOCBERT_CHECK(p.tensor.device() == d, "parameter registry: '{}' is {} but '{}' is {}", p.name, p.tensor.describe(),
+                  params_.front().name, params_.front().tensor.describe());
+  return d;
+}
+
 }  // namespace docbert

@@ -33,6 +33,10 @@ class ParameterRegistry {
   size_t size() const { return params_.size(); }
   int64_t numel() const;  // total number of parameters
   void zero_grad();
+  // Moves every parameter's data to `device` in place: the handles a model holds keep working and now refer to
+  // the copy (gradients are dropped). Models are built and loaded on the host, then moved once.
+  void to(Device device);
+  Device device() const;  // the parameters' device (CPU when there are none); throws when they are mixed
 
  private:
   std::vector<NamedTensor> params_;

@@ -7,7 +7,8 @@
 #include <new>
 
 #ifdef DOCBERT_WITH_CUDA
-#include "kernels/device_memory.h"
+#include "kernels/runtime.h"
+#include "kernels/tensor_ops.h"
 #endif
 
 namespace docbert {
@@ -35,7 +36,7 @@ Storage::Storage(size_t n, Device d) : nbytes(n), device(d) {
     if (rounded && !data) DOCBERT_THROW("out of host memory allocating {} bytes", n);
   } else {
 #ifdef DOCBERT_WITH_CUDA
-    data = n ? cuda_alloc(n) : nullptr;
+    data = n ? cuda::alloc(n) : nullptr;
 #else
     DOCBERT_THROW("cannot allocate a cuda tensor: docbert was built without CUDA (DOCBERT_CUDA=OFF)");
 #endif
@@ -48,7 +49,7 @@ Storage::~Storage() {
     std::free(data);
   } else {
 #ifdef DOCBERT_WITH_CUDA
-    cuda_free(data);
+    cuda::release(data);
 #endif
   }
 }
@@ -75,19 +76,19 @@ Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
     if (t.nbytes()) std::memset(t.raw_data(), 0, t.nbytes());
   } else {
 #ifdef DOCBERT_WITH_CUDA
-    cuda_memset_zero(t.raw_data(), t.nbytes());
+    cuda::memset_zero(t.raw_data(), t.nbytes());
 #endif
   }
   return t;
 }
 
-Tensor Tensor::full(const Shape& shape, double value, DType dtype) {
-  Tensor t = empty(shape, dtype);
+Tensor Tensor::full(const Shape& shape, double value, DType dtype, Device device) {
+  Tensor t = empty(shape, dtype, device);
   t.fill(value);
   return t;
 }
 
-Tensor Tensor::scalar(double value, DType dtype) { return full({}, value, dtype); }
+Tensor Tensor::scalar(double value, DType dtype, Device device) { return full({}, value, dtype, device); }
 
 template <class T>
 Tensor Tensor::from_vector(const std::vector<T>& values, const Shape& shape) {
@@ -304,10 +305,15 @@ Tensor Tensor::clone() const {
 }
 
 Tensor Tensor::to(DType t) const {
-  check_cpu("to(dtype)", *this);
   if (t == dtype()) return clone();
-  Tensor out = empty(shape(), t);
-  for (int64_t i = 0; i < numel(); ++i) store_from_double(out, i, load_as_double(*this, i));
+  Tensor out = empty(shape(), t, device());
+  if (is_cpu()) {
+    for (int64_t i = 0; i < numel(); ++i) store_from_double(out, i, load_as_double(*this, i));
+  } else {
+#ifdef DOCBERT_WITH_CUDA
+    cuda::cast(out.raw_data(), t, raw_data(), dtype(), numel());
+#endif
+  }
   return out;
 }
 
@@ -328,15 +334,25 @@ void Tensor::copy_from(const Tensor& src) {
     return;
   }
 #ifdef DOCBERT_WITH_CUDA
-  cuda_copy(raw_data(), src.raw_data(), nbytes());
+  if (is_cpu())
+    cuda::copy_device_to_host(raw_data(), src.raw_data(), nbytes());
+  else if (src.is_cpu())
+    cuda::copy_host_to_device(raw_data(), src.raw_data(), nbytes());
+  else
+    cuda::copy_device_to_device(raw_data(), src.raw_data(), nbytes());
 #else
   DOCBERT_THROW("copy_from: cuda tensors need a build with DOCBERT_CUDA");
 #endif
 }
 
 void Tensor::fill(double value) {
-  check_cpu("fill", *this);
-  for (int64_t i = 0; i < numel(); ++i) store_from_double(*this, i, value);
+  if (is_cpu()) {
+    for (int64_t i = 0; i < numel(); ++i) store_from_double(*this, i, value);
+    return;
+  }
+#ifdef DOCBERT_WITH_CUDA
+  cuda::fill(raw_data(), dtype(), numel(), value);
+#endif
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -400,28 +416,13 @@ void check_dim(const char* op, const char* arg, const Tensor& t, int64_t ndim) {
   DOCBERT_CHECK(t.dim() == ndim, "{}: '{}' must have {} dimensions, got {}", op, arg, ndim, t.describe());
 }
 void check_cpu(const char* op, const Tensor& t) {
-  DOCBERT_CHECK(t.is_cpu(), "{}: {} is on cuda; this op has only a cpu implementation so far", op, t.describe());
+  DOCBERT_CHECK(t.is_cpu(), "{}: {} must be on the cpu (copy it with .to(Device::CPU))", op, t.describe());
 }
 
 int64_t index_at(const Tensor& ids, int64_t i) {
   if (ids.dtype() == DType::I64) return ids.data<int64_t>()[i];
   if (ids.dtype() == DType::I32) return ids.data<int32_t>()[i];
   DOCBERT_THROW("index tensor {} must be i32 or i64", ids.describe());
-}
-
-void check_float_operands(const char* op, std::initializer_list<FloatOperand> operands) {
-  const FloatOperand* first = nullptr;
-  for (const FloatOperand& x : operands) {
-    if (x.optional && !x.t.defined()) continue;
-    check_float(op, x.name, x.t);
-    if (!first) {
-      first = &x;
-      continue;
-    }
-    check_same_dtype(op, first->name, first->t, x.name, x.t);
-    check_same_device(op, first->name, first->t, x.name, x.t);
-  }
-  if (first) check_cpu(op, first->t);
 }
 
 void check_index(const char* op, const char* arg, const Tensor& t) {
@@ -432,7 +433,7 @@ void check_index(const char* op, const char* arg, const Tensor& t) {
 
 std::vector<int64_t> read_indices(const char* op, const char* arg, const Tensor& t, int64_t lo, int64_t hi) {
   check_index(op, arg, t);
-  check_cpu(op, t);
+  if (!t.is_cpu()) return read_indices(op, arg, t.to(Device::CPU), lo, hi);
   const int64_t N = t.numel();
   std::vector<int64_t> out(static_cast<size_t>(N));
   auto read = [&](const auto* p) {

@@ -9,8 +9,8 @@
 // leaf (a parameter or an input) or the output of a recorded op. See engine/autograd.h.
 #pragma once
 
-#include "engine/dtype.h"
-#include "engine/error.h"
+#include "base/dtype.h"
+#include "base/error.h"
 
 #include <cstdint>
 #include <initializer_list>
@@ -44,11 +44,11 @@ class Tensor {
   // ---- construction (new storage) ----
   static Tensor empty(const Shape& shape, DType dtype = DType::F32, Device device = Device::CPU);
   static Tensor zeros(const Shape& shape, DType dtype = DType::F32, Device device = Device::CPU);
-  static Tensor full(const Shape& shape, double value, DType dtype = DType::F32);
+  static Tensor full(const Shape& shape, double value, DType dtype = DType::F32, Device device = Device::CPU);
   // Copies `values` (numel must equal shape's) into a new CPU tensor of T's dtype.
   template <class T>
   static Tensor from_vector(const std::vector<T>& values, const Shape& shape);
-  static Tensor scalar(double value, DType dtype = DType::F32);  // shape ()
+  static Tensor scalar(double value, DType dtype = DType::F32, Device device = Device::CPU);  // shape ()
 
   // ---- metadata ----
   bool defined() const { return impl_ != nullptr; }
@@ -64,12 +64,14 @@ class Tensor {
   const std::string& name() const;  // optional, set for parameters; used in error messages
   Tensor& set_name(std::string n);
 
-  // ---- data access (CPU only; T must match dtype, checked) ----
+  // ---- data access ----
+  // Host access: the CPU tensor's elements (T must match dtype; a CUDA tensor is an error naming .to(Device::CPU)).
   template <class T>
   T* data();
   template <class T>
   const T* data() const;
-  void* raw_data();  // any device, no type check
+  // The first element's address on the tensor's device, no type check: what ops put into their params structs.
+  void* raw_data();
   const void* raw_data() const;
   template <class T>
   std::vector<T> to_vector() const;  // copies to host, converting to T
@@ -81,11 +83,11 @@ class Tensor {
 
   // ---- copies ----
   Tensor clone() const;               // same dtype/device, new storage, not part of the graph
-  Tensor to(DType dtype) const;       // converting copy (not differentiable)
+  Tensor to(DType dtype) const;       // converting copy on the same device (not differentiable)
   Tensor to(Device device) const;     // host <-> device copy (not differentiable)
   Tensor detach() const;              // shares storage, cut from the graph, requires_grad false
   void copy_from(const Tensor& src);  // same shape and dtype; devices may differ
-  void fill(double value);            // CPU only
+  void fill(double value);            // any device; bf16 rounds to nearest even
 
   // ---- autograd (engine/autograd.h) ----
   bool requires_grad() const;
@@ -131,9 +133,10 @@ void check_same_dtype(const char* op, const char* a_name, const Tensor& a, const
 void check_same_shape(const char* op, const char* a_name, const Tensor& a, const char* b_name, const Tensor& b);
 void check_same_device(const char* op, const char* a_name, const Tensor& a, const char* b_name, const Tensor& b);
 void check_dim(const char* op, const char* arg, const Tensor& t, int64_t ndim);
-void check_cpu(const char* op, const Tensor& t);  // CPU-only op until the CUDA backend lands
+void check_cpu(const char* op, const Tensor& t);  // host-side code that reads t's elements
 
-// Calls f(float{}) or f(double{}) according to `dtype`; any other dtype is an error naming `op`.
+// Calls f(float{}) or f(double{}) according to `dtype`, for CPU implementations; any other dtype is an error
+// naming `op` (kernels/common.cuh has the CUDA counterpart: f32 and bf16).
 template <class F>
 auto dispatch_float(DType dtype, const char* op, F&& f) {
   if (dtype == DType::F32) return f(float{});
@@ -149,15 +152,6 @@ template <class T>
 const T* data_or_null(const Tensor& t) {
   return t.defined() ? t.data<T>() : nullptr;
 }
-
-// One float operand of an op for check_float_operands; an optional one (a bias) is skipped when undefined.
-struct FloatOperand {
-  const char* name;
-  const Tensor& t;
-  bool optional = false;
-};
-// The float operands of a CPU op: each defined, f32 or f64, of the first one's dtype and device, on the CPU.
-void check_float_operands(const char* op, std::initializer_list<FloatOperand> operands);
 
 // Index tensors (ids, labels, lengths): `t` must be defined and i32 or i64.
 void check_index(const char* op, const char* arg, const Tensor& t);

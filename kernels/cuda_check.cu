@@ -10,6 +10,12 @@ void cuda_fail(const char* what, const char* stmt, const char* file, int line) {
   throw Error(fmt::format("CUDA error '{}' in {}", what, stmt), file, line);
 }
 
+void cublas_fail(cublasStatus_t status, const char* stmt, const char* file, int line) {
+  throw Error(
+      fmt::format("cuBLAS error {} ({}) in {}", cublasGetStatusName(status), cublasGetStatusString(status), stmt), file,
+      line);
+}
+
 bool cuda_sync_check_enabled() {
   static const bool on = [] {
     const char* v = std::getenv("DOCBERT_SYNC_CHECK");

@@ -5,17 +5,14 @@
 // strided by 16 bytes: measured at 0.49-0.56x of a device copy on an H100, see docs/kernels.md).
 #include "kernels/dropout.h"
 
-#include "kernels/cuda_check.h"
-#include "kernels/launch.h"
+#include "kernels/common.cuh"
 #include "kernels/philox.h"
 
 #include <cstdint>
 
-namespace docbert {
+namespace docbert::cuda {
 
 namespace {
-
-constexpr int kBlock = 256;
 
 // ---------------------------------------------------------------------------------------------------
 // CUDA kernels
@@ -81,14 +78,18 @@ __global__ void dropout_kernel(Op op, int64_t N, float p, float scale, uint64_t 
 
 bool aligned(const void* ptr, size_t bytes) { return reinterpret_cast<uintptr_t>(ptr) % bytes == 0; }
 
+void check_f32(const char* op, DType dtype) {
+  DOCBERT_CHECK(dtype == DType::F32, "{}: dtype {} is not supported on cuda (f32)", op, dtype_name(dtype));
+}
+
 template <class Op>
-void launch(const char* op_name, Op op, int64_t N, float p, uint64_t seed, uint64_t offset, cudaStream_t stream) {
+void launch(const char* op_name, Op op, int64_t N, float p, uint64_t seed, uint64_t offset) {
   DOCBERT_CHECK(N >= 0, "{}: N must be >= 0, got {}", op_name, N);  // before philox_advance's unsigned N
   DOCBERT_CHECK(p >= 0.0f && p < 1.0f, "{}: p must be in [0, 1), got {}", op_name, p);
   const auto groups = static_cast<int64_t>(philox_advance(static_cast<uint64_t>(N)));  // one thread each
   const unsigned grid = grid_1d(op_name, groups, kBlock);
   if (grid == 0) return;
-  dropout_kernel<<<grid, kBlock, 0, stream>>>(op, N, p, dropout_scale(p), seed, offset);
+  dropout_kernel<<<grid, kBlock, 0, stream()>>>(op, N, p, dropout_scale(p), seed, offset);
   CUDA_CHECK_LAUNCH();
 }
 
@@ -97,27 +98,31 @@ void launch(const char* op_name, Op op, int64_t N, float p, uint64_t seed, uint6
 // ---------------------------------------------------------------------------------------------------
 // kernel launchers
 
-void dropout_forward(float* out, const float* inp, int64_t N, float p, uint64_t seed, uint64_t offset,
-                     cudaStream_t stream) {
+void dropout_forward(const DropoutParams& p) {
+  check_f32("dropout_forward", p.dtype);
+  auto* out = static_cast<float*>(p.out);
+  auto* inp = static_cast<const float*>(p.inp);
   if (aligned(out, 16) && aligned(inp, 16))
-    launch("dropout_forward", ForwardOp<true>{out, inp}, N, p, seed, offset, stream);
+    launch("dropout_forward", ForwardOp<true>{out, inp}, p.N, static_cast<float>(p.p), p.seed, p.offset);
   else
-    launch("dropout_forward", ForwardOp<false>{out, inp}, N, p, seed, offset, stream);
+    launch("dropout_forward", ForwardOp<false>{out, inp}, p.N, static_cast<float>(p.p), p.seed, p.offset);
 }
 
-void dropout_backward(float* dinp, const float* dout, int64_t N, float p, uint64_t seed, uint64_t offset,
-                      cudaStream_t stream) {
+void dropout_backward(const DropoutParams& p) {
+  check_f32("dropout_backward", p.dtype);
+  auto* dinp = static_cast<float*>(p.dinp);
+  auto* dout = static_cast<const float*>(p.dout);
   if (aligned(dinp, 16) && aligned(dout, 16))
-    launch("dropout_backward", BackwardOp<true>{dinp, dout}, N, p, seed, offset, stream);
+    launch("dropout_backward", BackwardOp<true>{dinp, dout}, p.N, static_cast<float>(p.p), p.seed, p.offset);
   else
-    launch("dropout_backward", BackwardOp<false>{dinp, dout}, N, p, seed, offset, stream);
+    launch("dropout_backward", BackwardOp<false>{dinp, dout}, p.N, static_cast<float>(p.p), p.seed, p.offset);
 }
 
-void dropout_mask(uint8_t* mask, int64_t N, float p, uint64_t seed, uint64_t offset, cudaStream_t stream) {
-  if (aligned(mask, 4))
-    launch("dropout_mask", MaskOp<true>{mask}, N, p, seed, offset, stream);
+void dropout_mask(const DropoutParams& p) {
+  if (aligned(p.mask, 4))
+    launch("dropout_mask", MaskOp<true>{p.mask}, p.N, static_cast<float>(p.p), p.seed, p.offset);
   else
-    launch("dropout_mask", MaskOp<false>{mask}, N, p, seed, offset, stream);
+    launch("dropout_mask", MaskOp<false>{p.mask}, p.N, static_cast<float>(p.p), p.seed, p.offset);
 }
 
-}  // namespace docbert
+}  // namespace docbert::cuda

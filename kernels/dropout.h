@@ -8,29 +8,31 @@
 // counters starting at `offset`, so the caller reserves them with RngStream::take(N).
 //
 // Dimension letters: N = number of elements (any tensor, flattened). Pointers are device memory, contiguous,
-// allocated by the caller. p must be in [0, 1). Launchers are asynchronous on `stream`; N == 0 launches nothing.
+// allocated by the caller. Launchers are asynchronous on the compute stream; N == 0 launches nothing.
 #pragma once
 
-#include <cuda_runtime.h>
+#include "base/dtype.h"
 
 #include <cstdint>
 
 namespace docbert {
 
-// out = mask * inp * scale.
-//   out (N)  f32 output; may be the same pointer as inp (in place)
-//   inp (N)  f32 input
-void dropout_forward(float* out, const float* inp, int64_t N, float p, uint64_t seed, uint64_t offset,
-                     cudaStream_t stream);
+struct DropoutParams {
+  DType dtype = DType::F32;  // CPU: f32/f64; CUDA: f32
+  int64_t N = 0;
+  double p = 0;  // in [0, 1); the mask compares against float(p), the scale is 1/(1-p) in the op's type
+  uint64_t seed = 0, offset = 0;
+  void* out = nullptr;         // (N) forward: out = mask * inp * scale; may equal inp
+  const void* inp = nullptr;   // (N)
+  void* dinp = nullptr;        // (N) backward: dinp += mask * dout * scale; must not overlap dout
+  const void* dout = nullptr;  // (N)
+  uint8_t* mask = nullptr;     // (N) dropout_mask: 1 where kept, 0 where dropped (tests and debugging)
+};
 
-// dinp += mask * dout * scale, with the forward's (p, seed, offset). Accumulates like every backward.
-//   dinp (N)  f32 input and output; must not overlap dout
-//   dout (N)  f32 gradient of the forward's output
-void dropout_backward(float* dinp, const float* dout, int64_t N, float p, uint64_t seed, uint64_t offset,
-                      cudaStream_t stream);
-
-// The mask itself, for tests and debugging.
-//   mask (N)  u8 output: 1 where the element is kept, 0 where it is dropped
-void dropout_mask(uint8_t* mask, int64_t N, float p, uint64_t seed, uint64_t offset, cudaStream_t stream);
+namespace cuda {
+void dropout_forward(const DropoutParams& p);
+void dropout_backward(const DropoutParams& p);
+void dropout_mask(const DropoutParams& p);
+}  // namespace cuda
 
 }  // namespace docbert

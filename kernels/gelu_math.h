@@ -1,5 +1,5 @@
 // kernels/gelu_math.h: GELU and its derivative for one element, shared by the CPU op (engine/ops/elementwise.cpp,
-// T = float or double) and the CUDA kernels (kernels/gelu.cu, T = float). Plain C++ and CUDA, like philox.h.
+// T = float or double) and the CUDA kernels (kernels/elementwise.cu, T = float). Plain C++ and CUDA, like philox.h.
 //
 //   erf form:   gelu(x) = x Phi(x) = 0.5 x (1 + erf(x / sqrt(2)))
 //   tanh form:  gelu(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))

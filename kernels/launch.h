@@ -1,7 +1,7 @@
 // kernels/launch.h: launch configuration shared by the launchers in kernels/*.cu (host code).
 #pragma once
 
-#include "engine/error.h"
+#include "base/error.h"
 
 #include <cstdint>
 

@@ -2,7 +2,7 @@
 // head and the student. The names are HF config.json's `problem_type` values.
 #pragma once
 
-#include "engine/error.h"
+#include "base/error.h"
 
 #include <string>
 

@@ -1,5 +1,7 @@
 #include "tests/op_table.h"
 
+#include "tests/test_support.h"
+
 #include "engine/parallel.h"
 #include "engine/safetensors.h"
 #include "kernels/philox.h"
@@ -141,8 +143,76 @@ double projected_difference(const std::vector<Tensor>& plus, const std::vector<T
 
 }  // namespace
 
+namespace {
+
+// The GPU pass (tests/op_table.h, 3.): the f32 inputs on CUDA, forward and backward there, compared with the f64
+// reference under twice the case's f32 tolerances (the GPU may be as far from f64 as the CPU's f32 is, on the
+// other side); then the same run again must give the same bits (no atomics, no run-to-run nondeterminism).
+struct CudaRun {
+  std::vector<Tensor> outs, grads;  // on the host
+};
+
+CudaRun run_on_cuda(const OpCase& c, const std::vector<Tensor>& w) {
+  std::vector<Tensor> ins = make_inputs(c, DType::F32);
+  for (size_t i = 0; i < ins.size(); ++i) {
+    ins[i] = ins[i].to(Device::CUDA);
+    if (c.inputs[i].grad) ins[i].set_requires_grad(true);
+  }
+  std::vector<Tensor> outs = c.forward(ins), seeds;
+  CudaRun r;
+  for (size_t k = 0; k < outs.size(); ++k) {
+    INFO("output " << k << " is " << outs[k].describe());
+    REQUIRE(outs[k].device() == Device::CUDA);  // an op that fell back to the CPU would show here
+    REQUIRE(outs[k].dtype() == DType::F32);
+    r.outs.push_back(outs[k].to(Device::CPU));
+    seeds.push_back(w[k].to(DType::F32).to(Device::CUDA));
+  }
+  run_backward(outs, seeds);
+  for (size_t i = 0; i < ins.size(); ++i)
+    r.grads.push_back(c.inputs[i].grad ? ins[i].grad().to(Device::CPU) : Tensor());
+  return r;
+}
+
+void check_op_cuda(const OpCase& c, const std::vector<Tensor>& outs64, const std::vector<Tensor>& ins64,
+                   const std::vector<Tensor>& w) {
+  const CudaRun a = run_on_cuda(c, w);
+  for (size_t k = 0; k < outs64.size(); ++k)
+    check_close(a.outs[k], outs64[k], 2 * c.f32_tol, Tol::Relative, "cuda f32 vs f64 output " + std::to_string(k));
+  for (size_t i = 0; i < ins64.size(); ++i)
+    if (c.inputs[i].grad)
+      check_close(a.grads[i], ins64[i].grad(), 2 * c.f32_grad_tol, Tol::Relative,
+                  "cuda f32 vs f64 gradient of input " + std::to_string(i), c.f32_grad_floor);
+  const CudaRun b = run_on_cuda(c, w);
+  for (size_t k = 0; k < a.outs.size(); ++k) {
+    INFO("cuda output " << k << " differs between two runs");
+    CHECK(bit_equal(a.outs[k], b.outs[k]));
+  }
+  for (size_t i = 0; i < a.grads.size(); ++i) {
+    INFO("cuda gradient of input " << i << " differs between two runs");
+    if (a.grads[i].defined()) CHECK(bit_equal(a.grads[i], b.grads[i]));
+  }
+}
+
+}  // namespace
+
 void check_op(const OpCase& c) {
   INFO("op case: " << c.name);
+  if (gpu_run()) {
+    // The f64 reference (outputs and gradients for the same w), then the CUDA pass against it.
+    std::vector<Tensor> ins = make_inputs(c, DType::F64);
+    for (size_t i = 0; i < ins.size(); ++i)
+      if (c.inputs[i].grad) ins[i].set_requires_grad(true);
+    std::vector<Tensor> outs = c.forward(ins), w;
+    RngStream wrng{c.seed + 1, 0};
+    for (const Tensor& o : outs) {
+      Tensor t = Tensor::empty(o.shape(), DType::F64);
+      uniform_fill(t, -1, 1, wrng);
+      w.push_back(t);
+    }
+    run_backward(outs, w);
+    check_op_cuda(c, outs, ins, w);
+    return;
+  }
   // ---- 1. f64 gradient check ----
   std::vector<Tensor> ins = make_inputs(c, DType::F64);
   for (size_t i = 0; i < ins.size(); ++i)

@@ -9,6 +9,11 @@
 //   2. runs the same forward and backward in f32 and compares outputs and input gradients with the f64 ones
 //      (f32_tol and f32_grad_tol, relative to each tensor's largest magnitude), so the path training actually
 //      uses is checked too.
+//   3. in a GPU run (DOCBERT_TEST_GPU=1, tests/test_main.cpp; CTest's "ops: every op on cuda" entry, skipped
+//      without a device) instead of 1. and 2.: the f32 inputs on CUDA, forward and backward there, outputs and input
+//      gradients compared with the f64 reference under 2 * f32_tol and 2 * f32_grad_tol (a GPU result may sit as
+//      far from f64 as the CPU's f32 does, on the other side), every output required to be a CUDA tensor, and a
+//      second run required to give the same bits. Dropout draws the same Philox masks on both devices.
 // Every comparison treats a NaN or infinity anywhere as a failure.
 // Inputs are uniform in [-1, 1] unless a case says otherwise. Integer inputs (ids, labels, lengths) are
 // fixed tensors and never differentiated. The shapes and tolerances live next to each case.

@@ -19,6 +19,10 @@ std::string pretrained_dir();
 // The lines of a file, without their "\n" (the tests compare rows byte for byte).
 std::vector<std::string> file_lines(const std::string& path);
 
+// DOCBERT_TEST_GPU=1: this invocation checks the CUDA backend, and tests/test_main.cpp has made sure a usable
+// device exists (or runs only the [nodevice] tests). The op table then compares every op on CUDA with the CPU.
+bool gpu_run();
+
 // A fresh folder under the system temp folder, removed with everything in it on destruction.
 class ScratchDir {
  public:

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "tokenizer/bert_unicode.h"
 #include "tokenizer/utf8.h"
 

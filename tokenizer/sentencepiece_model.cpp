@@ -1,7 +1,7 @@
 #include "tokenizer/sentencepiece_model.h"
 
-#include "engine/error.h"
-#include "engine/file_io.h"
+#include "base/error.h"
+#include "base/file_io.h"
 
 #include <sentencepiece_processor.h>
 #include <sentencepiece_trainer.h>

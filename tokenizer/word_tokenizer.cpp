@@ -1,6 +1,6 @@
 #include "tokenizer/word_tokenizer.h"
 
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace docbert::tok {
 

@@ -1,6 +1,6 @@
 #include "tokenizer/word_vocab.h"
 
-#include "engine/error.h"
+#include "base/error.h"
 
 #include <algorithm>
 #include <fstream>

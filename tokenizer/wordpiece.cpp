@@ -6,9 +6,9 @@
 #include <filesystem>
 #include <unordered_map>
 
-#include "engine/error.h"
-#include "engine/file_io.h"
-#include "engine/json_io.h"
+#include "base/error.h"
+#include "base/file_io.h"
+#include "base/json_io.h"
 #include "tokenizer/utf8.h"
 
 namespace docbert::tok {

@@ -1,9 +1,12 @@
-// Self-attention: forward/backward kernels over raw pointers, one (b, h) pair per task, then the autograd wrapper.
+// Self-attention: the CPU implementation over kernels/attention.h's params (one (b, h) pair per task), then the
+// autograd wrapper.
 #include "engine/ops/attention.h"
 
 #include "engine/autograd.h"
+#include "engine/ops/dispatch.h"
 #include "engine/ops/math.h"
 #include "engine/parallel.h"
+#include "kernels/attention.h"
 #include "kernels/philox.h"
 
 #include <Eigen/Core>
@@ -13,7 +16,7 @@
 
 namespace docbert {
 
-namespace {
+namespace cpu {
 
 template <class T>
 using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -23,10 +26,14 @@ using Strided = Eigen::Map<RowMat<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
 template <class T>
 using ConstStrided = Eigen::Map<const RowMat<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
 
+// The (b, h) pairs' sizes and the dropout of kernels/attention.h's params, as the kernels below read them.
 struct AttnDims {
   int64_t B, T, C, NH, HS;
   double p;  // effective dropout probability: 0 when not training
   uint64_t seed, offset;
+
+  explicit AttnDims(const AttentionParams& a)
+      : B(a.B), T(a.T), C(a.C), NH(a.NH), HS(a.C / a.NH), p(a.dropout_p), seed(a.seed), offset(a.offset) {}
 
   // parallel_for's grain over the B*NH pairs. Inside a parallel region Eigen's GEMMs run single-threaded, so
   // each pair is computed the same way whatever the thread count. Tiny problems stay serial (a parallel
@@ -39,7 +46,7 @@ struct AttnDims {
 // of the flattened (B,NH,T,T) tensor is lane e % 4 of Philox group e / 4; the groups straddling the pair's
 // boundaries skip the lanes outside it.
 template <class T>
-void apply_dropout(const AttnDims& d, int64_t bh, T* x, T* y = nullptr) {
+static void apply_dropout(const AttnDims& d, int64_t bh, T* x, T* y = nullptr) {
   const int64_t n = d.T * d.T, begin = bh * n, end = begin + n;
   const float p = static_cast<float>(d.p);
   const T scale = dropout_scale<T>(static_cast<T>(d.p));
@@ -56,7 +63,7 @@ void apply_dropout(const AttnDims& d, int64_t bh, T* x, T* y = nullptr) {
 // out (B,T,C); probs (B,NH,T,T) softmax before dropout, or null when backward will not run
 // qkv (B,T,3C); mask (B,T) additive over keys, or null
 template <class T>
-void attention_forward(T* out, T* probs, const T* qkv, const T* mask, const AttnDims& d) {
+static void forward_pairs(T* out, T* probs, const T* qkv, const T* mask, const AttnDims& d) {
   const int64_t T_ = d.T, C = d.C, HS = d.HS;
   const T scale = static_cast<T>(1 / std::sqrt(static_cast<double>(HS)));
   parallel_for(
@@ -93,7 +100,7 @@ void attention_forward(T* out, T* probs, const T* qkv, const T* mask, const Attn
 
 // dqkv (B,T,3C) +=; dout (B,T,C); probs (B,NH,T,T) saved by the forward; qkv (B,T,3C)
 template <class T>
-void attention_backward(T* dqkv, const T* dout, const T* probs, const T* qkv, const AttnDims& d) {
+static void backward_pairs(T* dqkv, const T* dout, const T* probs, const T* qkv, const AttnDims& d) {
   const int64_t T_ = d.T, C = d.C, HS = d.HS;
   const T scale = static_cast<T>(1 / std::sqrt(static_cast<double>(HS)));
   parallel_for(
@@ -129,45 +136,71 @@ void attention_backward(T* dqkv, const T* dout, const T* probs, const T* qkv, co
       d.grain());
 }
 
+static void attention_forward(const AttentionParams& p) {
+  dispatch_float(p.dtype, "self_attention", [&](auto tag) {
+    using F = decltype(tag);
+    forward_pairs(static_cast<F*>(p.out), static_cast<F*>(p.probs), static_cast<const F*>(p.qkv),
+                  static_cast<const F*>(p.mask), AttnDims(p));
+  });
+}
+
+static void attention_backward(const AttentionParams& p) {
+  if (!p.dqkv) return;
+  dispatch_float(p.dtype, "self_attention", [&](auto tag) {
+    using F = decltype(tag);
+    backward_pairs(static_cast<F*>(p.dqkv), static_cast<const F*>(p.dout), static_cast<const F*>(p.probs),
+                   static_cast<const F*>(p.qkv), AttnDims(p));
+  });
+}
+
+}  // namespace cpu
+
+namespace {
+constexpr OpImpl<AttentionParams> kAttnFwd{cpu::attention_forward, DOCBERT_CUDA(cuda::attention_forward)};
+constexpr OpImpl<AttentionParams> kAttnBwd{cpu::attention_backward, DOCBERT_CUDA(cuda::attention_backward)};
 }  // namespace
 
 Tensor self_attention(const Tensor& qkv, const Tensor& mask_add, int64_t num_heads, double dropout_p, uint64_t seed,
                       uint64_t offset, bool training) {
   const char* op = "self_attention";
   check_dim(op, "qkv", qkv, 3);
-  check_float(op, "qkv", qkv);
-  check_cpu(op, qkv);
+  const OpTarget at = check_float_operands(op, {{"qkv", qkv}, {"mask_add", mask_add, true}});
   DOCBERT_CHECK(num_heads >= 1, "{}: num_heads must be >= 1, got {}", op, num_heads);
   const int64_t B = qkv.size(0), T = qkv.size(1), C3 = qkv.size(2);
   DOCBERT_CHECK(C3 % (3 * num_heads) == 0, "{}: 'qkv' last dim must be 3*C with C a multiple of num_heads={}, got {}",
                 op, num_heads, qkv.describe());
   const int64_t C = C3 / 3;
-  if (mask_add.defined()) {
-    check_same_dtype(op, "mask_add", mask_add, "qkv", qkv);
-    check_cpu(op, mask_add);
+  if (mask_add.defined())
     DOCBERT_CHECK(mask_add.shape() == Shape({B, T}),
                   "{}: mask shape mismatch: 'mask_add' is {} but 'qkv' {} needs ({},{})", op,
                   shape_str(mask_add.shape()), shape_str(qkv.shape()), B, T);
-  }
   DOCBERT_CHECK(dropout_p >= 0 && dropout_p < 1, "{}: dropout_p must be in [0, 1), got {}", op, dropout_p);
-  const AttnDims d{B, T, C, num_heads, C / num_heads, training ? dropout_p : 0.0, seed, offset};
 
   const bool record = grad_needed({&qkv});
-  Tensor out = Tensor::empty({B, T, C}, qkv.dtype());
-  Tensor probs = record ? Tensor::empty({B, num_heads, T, T}, qkv.dtype()) : Tensor();
-  dispatch_float(qkv.dtype(), op, [&](auto tag) {
-    using F = decltype(tag);
-    attention_forward(out.data<F>(), record ? probs.data<F>() : nullptr, qkv.data<F>(), data_or_null<F>(mask_add), d);
-  });
+  Tensor out = Tensor::empty({B, T, C}, at.dtype, at.device);
+  Tensor probs = record ? Tensor::empty({B, num_heads, T, T}, at.dtype, at.device) : Tensor();
+  AttentionParams p;
+  p.dtype = at.dtype;
+  p.B = B;
+  p.T = T;
+  p.C = C;
+  p.NH = num_heads;
+  p.dropout_p = training ? dropout_p : 0.0;
+  p.seed = seed;
+  p.offset = offset;
+  p.out = out.raw_data();
+  p.probs = record ? probs.raw_data() : nullptr;
+  p.qkv = qkv.raw_data();
+  p.mask = ptr_or_null(mask_add);
+  kAttnFwd(op, at.device, p);
   if (record) {
     // The mask is not an input of the node: it gets no gradient, and probs already contains its effect.
-    record_node(op, {qkv}, {out}, [d, probs](Node& n) {
-      Tensor& x = n.inputs[0];  // the node's only input, recorded because it requires grad
-      dispatch_float(x.dtype(), "self_attention", [&](auto tag) {
-        using F = decltype(tag);
-        attention_backward(x.grad_buffer().template data<F>(), n.outputs[0].grad().template data<F>(), probs.data<F>(),
-                           x.data<F>(), d);
-      });
+    p.mask = nullptr;
+    record_node(op, {qkv}, {out}, [p, at, op, probs](Node& n) mutable {
+      p.probs = probs.raw_data();  // the saved tensor, kept alive by this closure
+      p.dqkv = grad_ptr_or_null(n.inputs[0]);
+      p.dout = n.outputs[0].grad().raw_data();
+      kAttnBwd(op, at.device, p);
     });
   }
   return out;

@@ -1,8 +1,10 @@
-// Dropout: the Philox mask walk, forward/backward kernels over N elements, then the autograd wrapper.
+// Dropout: the Philox mask walk, the CPU implementation over kernels/dropout.h's params, then the autograd wrapper.
 #include "engine/ops/dropout.h"
 
 #include "engine/autograd.h"
+#include "engine/ops/dispatch.h"
 #include "engine/parallel.h"
+#include "kernels/dropout.h"
 #include "kernels/philox.h"
 
 namespace docbert {
@@ -21,40 +23,60 @@ static void for_each_mask(int64_t N, float p, uint64_t seed, uint64_t offset, F&
       1024);
 }
 
-// out (N) = keep ? x * scale : 0
-template <class T>
-static void dropout_forward(T* out, const T* x, int64_t N, float p, T scale, uint64_t seed, uint64_t offset) {
-  for_each_mask(N, p, seed, offset, [&](int64_t i, bool keep) { out[i] = keep ? x[i] * scale : T(0); });
-}
+namespace cpu {
 
-// dx (N) += keep ? dout * scale : 0
-template <class T>
-static void dropout_backward(T* dx, const T* dout, int64_t N, float p, T scale, uint64_t seed, uint64_t offset) {
-  for_each_mask(N, p, seed, offset, [&](int64_t i, bool keep) {
-    if (keep) dx[i] += dout[i] * scale;
+// out (N) = keep ? inp * scale : 0
+static void dropout_forward(const DropoutParams& p) {
+  dispatch_float(p.dtype, "dropout", [&](auto tag) {
+    using T = decltype(tag);
+    T* out = static_cast<T*>(p.out);
+    const T* x = static_cast<const T*>(p.inp);
+    const T scale = dropout_scale<T>(static_cast<T>(p.p));
+    for_each_mask(p.N, static_cast<float>(p.p), p.seed, p.offset,
+                  [&](int64_t i, bool keep) { out[i] = keep ? x[i] * scale : T(0); });
   });
 }
+
+// dinp (N) += keep ? dout * scale : 0
+static void dropout_backward(const DropoutParams& p) {
+  dispatch_float(p.dtype, "dropout", [&](auto tag) {
+    using T = decltype(tag);
+    T* dx = static_cast<T*>(p.dinp);
+    const T* dout = static_cast<const T*>(p.dout);
+    const T scale = dropout_scale<T>(static_cast<T>(p.p));
+    for_each_mask(p.N, static_cast<float>(p.p), p.seed, p.offset, [&](int64_t i, bool keep) {
+      if (keep) dx[i] += dout[i] * scale;
+    });
+  });
+}
+
+}  // namespace cpu
+
+namespace {
+constexpr OpImpl<DropoutParams> kDropoutFwd{cpu::dropout_forward, DOCBERT_CUDA(cuda::dropout_forward)};
+constexpr OpImpl<DropoutParams> kDropoutBwd{cpu::dropout_backward, DOCBERT_CUDA(cuda::dropout_backward)};
+}  // namespace
 
 Tensor dropout(const Tensor& x, double p, uint64_t seed, uint64_t offset, bool training) {
   const char* op = "dropout";
-  check_float(op, "x", x);
-  check_cpu(op, x);
+  const OpTarget at = check_float_operands(op, {{"x", x}});
   DOCBERT_CHECK(p >= 0 && p < 1, "dropout: p must be in [0, 1), got {}", p);
   if (!training || p == 0) return x;
-  Tensor out = Tensor::empty(x.shape(), x.dtype());
-  dispatch_float(x.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    dropout_forward(out.data<T>(), x.data<T>(), x.numel(), static_cast<float>(p), dropout_scale<T>(static_cast<T>(p)),
-                    seed, offset);
-  });
+  Tensor out = Tensor::empty(x.shape(), at.dtype, at.device);
+  DropoutParams dp;
+  dp.dtype = at.dtype;
+  dp.N = x.numel();
+  dp.p = p;
+  dp.seed = seed;
+  dp.offset = offset;
+  dp.out = out.raw_data();
+  dp.inp = x.raw_data();
+  kDropoutFwd(op, at.device, dp);
   if (grad_needed({&x})) {
-    record_node(op, {x}, {out}, [p, seed, offset](Node& n) {
-      const Tensor& y = n.outputs[0];
-      dispatch_float(y.dtype(), "dropout", [&](auto tag) {
-        using T = decltype(tag);
-        dropout_backward(n.inputs[0].grad_buffer().template data<T>(), y.grad().data<T>(), y.numel(),
-                         static_cast<float>(p), dropout_scale<T>(static_cast<T>(p)), seed, offset);
-      });
+    record_node(op, {x}, {out}, [dp, at, op](Node& n) mutable {
+      dp.dinp = n.inputs[0].grad_buffer().raw_data();
+      dp.dout = n.outputs[0].grad().raw_data();
+      kDropoutBwd(op, at.device, dp);
     });
   }
   return out;

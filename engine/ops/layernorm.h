@@ -1,7 +1,8 @@
 // engine/ops/layernorm.h: LayerNorm over the last dimension (BERT's every sub-layer output and embeddings).
 //
-// CPU f32/f64, differentiable in x, gamma and beta. The forward saves each row's mean and rstd (llm.c style)
-// so the backward never recomputes the statistics; the variance is the biased one, as in PyTorch.
+// CPU f32/f64 or CUDA f32/bf16 (kernels/layernorm.h), differentiable in x, gamma and beta. The forward saves each
+// row's mean and rstd (llm.c style; f32 on CUDA) so the backward never recomputes the statistics; the variance is
+// the biased one, as in PyTorch.
 #pragma once
 
 #include "engine/tensor.h"

@@ -1,15 +1,18 @@
-// engine/ops/linear.h: dense layers and batched matrix products (Eigen GEMMs over the raw buffers).
+// engine/ops/linear.h: dense layers and batched matrix products (CPU: Eigen GEMMs over the raw buffers; CUDA:
+// cuBLASLt, kernels/gemm.h).
 //
-// All take and return CPU f32/f64 tensors of one dtype and are differentiable in every float argument.
-// Weights use the HF/PyTorch layout (OUT, IN), so checkpoints load without transposing.
+// All take and return tensors of one dtype and device (CPU: f32/f64; CUDA: f32 without TF32, or bf16 with f32
+// accumulation) and are differentiable in every float argument. Weights use the HF/PyTorch layout (OUT, IN), so
+// checkpoints load without transposing.
 //
-// Threading and determinism: one GEMM runs on Eigen's own OpenMP parallelisation, which splits the output
-// and never the K sum; a batch of GEMMs runs one single-threaded GEMM per batch element in parallel. Results
+// Threading and determinism on the CPU: one GEMM runs on Eigen's own OpenMP parallelisation, which splits the
+// output and never the K sum; a batch of GEMMs runs one single-threaded GEMM per batch element in parallel. Results
 // are reproducible run to run. They do not depend on the thread count either, with one exception: Eigen
 // picks a different K blocking when it runs a single GEMM on 1 thread than on 2 or more, so every GEMM that
 // runs alone may round differently with exactly 1 thread (and is bit-identical for any count >= 2): linear(),
 // the unbatched matmul(), a batched matmul() with a 2-D b (folded into one (batch*M, K) GEMM when a is not
 // transposed), and the gradient of such a shared 2-D b, which sums the batch serially, one GEMM at a time.
+// On CUDA each product runs one cuBLASLt algorithm chosen once per shape: the same bits run to run.
 #pragma once
 
 #include "engine/tensor.h"

@@ -10,16 +10,17 @@
 // log sigmoid(x) = -softplus(-x) and log(1 - sigmoid(x)) = -softplus(x).
 //
 // Common rules:
-// - Float inputs are CPU f32/f64 tensors of one dtype; the loss has that dtype and shape ().
+// - Float inputs share one dtype and device (CPU: f32/f64; CUDA: f32/bf16); the loss has that dtype and device and
+//   shape (). Nothing waits for the device: the forward reduces on it, the backward reads dL there (kernels/loss.h).
 // - Normalisation differs between the ops on purpose (PyTorch's conventions), see each op: the task losses are
 //   means per prediction, the KL distillation losses are sums over classes/labels and a mean over the batch
 //   (PyTorch's reduction='batchmean'). So lambda weighs a kl_div_bernoulli term against a BCE term that is
 //   K times smaller per element.
 // - Numerically stable for any finite logits: log-sum-exp after subtracting the row maximum, log-sigmoid through
 //   softplus(x) = max(x, 0) + log1p(exp(-|x|)); nothing overflows and nothing takes log(0) (tested at +-100).
-// - Arithmetic is in double whatever the storage type (a loss reads B*K values, nothing next to the layer that
-//   produced them); per-row sums run in parallel and rows are added in a fixed order, so the result does not
-//   depend on the thread count. Gradients are stored in the input's dtype.
+// - Arithmetic on the CPU is in double whatever the storage type (a loss reads B*K values, nothing next to the layer
+//   that produced them), on CUDA in f32. Per-row sums run in parallel and rows are added in a fixed order, so the
+//   result depends neither on the thread count nor on the run. Gradients are stored in the input's dtype.
 // - Backward accumulates dL * (dloss / dinput) into every input that requires grad, dL being the loss's
 //   gradient. Integer targets are never differentiated.
 // - An empty input (B = 0 or K = 0) is an error rather than a NaN.
@@ -32,15 +33,18 @@ namespace docbert {
 // Softmax cross-entropy with integer class targets (PyTorch F.cross_entropy, reduction='mean'):
 //   loss = (1/B) sum_b [ logsumexp_k z[b,k] - z[b, y_b] ] = -(1/B) sum_b log softmax(z[b])[y_b]
 //   dloss/dz[b,k] = (softmax(z[b])[k] - [k == y_b]) / B
-// logits z: (B,K) f32/f64.  targets y: (B) i32/i64, each in [0, K) (an error names the row and the value).
+// logits z: (B,K).  targets y: (B) i32/i64, each in [0, K), checked on the host (an error names the row and the
+// value), so targets built on the host cost no device sync (checked_indices, engine/ops/dispatch.h).
 // K = 1 is allowed: the loss and its gradient are exactly 0.
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets);
 
 // Sigmoid binary cross-entropy on logits, mean over all B*K elements (PyTorch BCEWithLogitsLoss, 'mean'):
 //   loss = (1/(B K)) sum_{b,k} [ max(z,0) - z y + log1p(exp(-|z|)) ]   (= -y log s - (1-y) log(1-s), s = sigmoid z)
 //   dloss/dz = (sigmoid(z) - y) / (B K),   dloss/dy = -z / (B K)
-// logits z: (B,K).  targets y: (B,K), same dtype, each in [0, 1] (checked): hard 0/1 labels or soft teacher
-// probabilities. Targets get a gradient when they require grad, so the op is differentiable in both.
+// logits z: (B,K).  targets y: (B,K), same dtype, each in [0, 1]: hard 0/1 labels or soft teacher probabilities.
+// The CPU checks them (an error names the element); CUDA does not, as that would wait for the device: there a
+// target outside [0, 1] makes the loss NaN. Targets get a gradient when they require grad, so the op is
+// differentiable in both.
 Tensor bce_with_logits(const Tensor& logits, const Tensor& targets);
 
 // Softmax KL distillation (Hinton et al. 2015), KL(teacher || student) at temperature T:

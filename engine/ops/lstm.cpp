@@ -1,20 +1,26 @@
-// LSTM layer: a packed schedule of the ragged batch, forward/backward kernels over raw pointers, then the
-// autograd wrapper. Dimension letters: B batch, T time, I input size, H hidden, G = 4H, N = sum of lengths.
+// LSTM layer: the CPU implementation over kernels/lstm.h's params (a packed schedule of the ragged batch, then
+// the forward and backward over raw pointers), then the autograd wrapper. Dimension letters: B batch, T time,
+// I input size, H hidden, G = 4H, N = sum of lengths.
 #include "engine/ops/lstm.h"
 
 #include "engine/autograd.h"
+#include "engine/ops/dispatch.h"
 #include "engine/ops/math.h"
 #include "engine/parallel.h"
+#include "kernels/lstm.h"
 
 #include <Eigen/Core>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <numeric>
 #include <utility>
 #include <vector>
 
 namespace docbert {
+
+namespace cpu {
 
 namespace {
 
@@ -36,10 +42,10 @@ struct LstmPlan {
   std::vector<int64_t> pos;     // (N) packed row -> row b*T + t of x and out
 };
 
-LstmPlan make_plan(const Tensor& lengths, int64_t B, int64_t T, int64_t I, int64_t H, bool reverse) {
+// lens (B): the checked lengths, each in [1, T]. The forward and the backward each build the plan from them.
+LstmPlan make_plan(const int64_t* lens, int64_t B, int64_t T, int64_t I, int64_t H, bool reverse) {
   LstmPlan p;
   p.B = B, p.T = T, p.I = I, p.H = H;
-  const std::vector<int64_t> lens = read_indices("lstm_layer", "lengths", lengths, 1, T + 1);
   p.order.resize(static_cast<size_t>(B));
   for (int64_t b = 0; b < B; ++b) p.order[b] = b;
   std::stable_sort(p.order.begin(), p.order.end(), [&](int64_t a, int64_t b) { return lens[a] > lens[b]; });
@@ -70,8 +76,8 @@ void gather_rows(T* xp, const T* x, const LstmPlan& p) {
 // out (B,T,H) zero-filled by the caller; h_n, c_n (B,H); xp (N,I) the packed input (gather_rows); w_ih (G,I);
 // w_hh (G,H); bias (G) or null.
 template <class T>
-void lstm_forward(T* out, T* h_n, T* c_n, T* gates, T* cs, T* hs, const T* xp, const T* w_ih, const T* w_hh,
-                  const T* bias, const LstmPlan& p) {
+void packed_forward(T* out, T* h_n, T* c_n, T* gates, T* cs, T* hs, const T* xp, const T* w_ih, const T* w_hh,
+                    const T* bias, const LstmPlan& p) {
   const int64_t H = p.H, G = 4 * H;
   Mat<T> gates_all(gates, p.N, G);
   gates_all.noalias() = ConstMat<T>(xp, p.N, p.I) * ConstMat<T>(w_ih, G, p.I).transpose();
@@ -106,9 +112,9 @@ void lstm_forward(T* out, T* h_n, T* c_n, T* gates, T* cs, T* hs, const T* xp, c
 // Accumulates (+=) into dx (B,T,I), dw_ih (G,I), dw_hh (G,H), db_ih, db_hh (G); any of them may be null.
 // gates, cs, hs and xp (N,I) as saved by the forward.
 template <class T>
-void lstm_backward(T* dx, T* dw_ih, T* dw_hh, T* db_ih, T* db_hh, const T* dout, const T* dh_n, const T* dc_n,
-                   const T* gates, const T* cs, const T* hs, const T* xp, const T* w_ih, const T* w_hh,
-                   const LstmPlan& p) {
+void packed_backward(T* dx, T* dw_ih, T* dw_hh, T* db_ih, T* db_hh, const T* dout, const T* dh_n, const T* dc_n,
+                     const T* gates, const T* cs, const T* hs, const T* xp, const T* w_ih, const T* w_hh,
+                     const LstmPlan& p) {
   const int64_t H = p.H, G = 4 * H, S = static_cast<int64_t>(p.n.size());
   RowMat<T> dgates(p.N, G);                // dL/d(pre-activation gates), packed
   RowMat<T> dh = RowMat<T>::Zero(p.B, H);  // dL/dh of the current step from later steps, sorted rows
@@ -165,13 +171,57 @@ void lstm_backward(T* dx, T* dw_ih, T* dw_hh, T* db_ih, T* db_hh, const T* dout,
 
 }  // namespace
 
+// out (B,T,H), h_n, c_n (B,H); saved gates (N,G), cs, hs (N,H), xs (N,I) in packed rows (kernels/lstm.h).
+static void lstm_forward(const LstmParams& p) {
+  const LstmPlan plan = make_plan(p.lengths, p.B, p.T, p.I, p.H, p.reverse);
+  dispatch_float(p.dtype, "lstm_layer", [&](auto tag) {
+    using F = decltype(tag);
+    const int64_t G = 4 * p.H;
+    std::vector<F> bias;
+    if (p.b_ih || p.b_hh) {
+      bias.assign(static_cast<size_t>(G), F(0));
+      for (const void* b : {p.b_ih, p.b_hh})
+        if (b)
+          for (int64_t k = 0; k < G; ++k) bias[k] += static_cast<const F*>(b)[k];
+    }
+    F* out = static_cast<F*>(p.out);
+    std::fill(out, out + p.B * p.T * p.H, F(0));
+    F* xs = static_cast<F*>(p.xs);
+    gather_rows(xs, static_cast<const F*>(p.x), plan);
+    packed_forward(out, static_cast<F*>(p.h_n), static_cast<F*>(p.c_n), static_cast<F*>(p.gates), static_cast<F*>(p.cs),
+                   static_cast<F*>(p.hs), xs, static_cast<const F*>(p.w_ih), static_cast<const F*>(p.w_hh),
+                   bias.empty() ? nullptr : bias.data(), plan);
+  });
+}
+
+// dx (B,T,I), dw_ih (G,I), dw_hh (G,H), db_ih, db_hh (G) += gradients from dout (B,T,H), dh_n, dc_n (B,H).
+static void lstm_backward(const LstmParams& p) {
+  const LstmPlan plan = make_plan(p.lengths, p.B, p.T, p.I, p.H, p.reverse);
+  dispatch_float(p.dtype, "lstm_layer", [&](auto tag) {
+    using F = decltype(tag);
+    packed_backward(static_cast<F*>(p.dx), static_cast<F*>(p.dw_ih), static_cast<F*>(p.dw_hh), static_cast<F*>(p.db_ih),
+                    static_cast<F*>(p.db_hh), static_cast<const F*>(p.dout), static_cast<const F*>(p.dh_n),
+                    static_cast<const F*>(p.dc_n), static_cast<const F*>(p.gates), static_cast<const F*>(p.cs),
+                    static_cast<const F*>(p.hs), static_cast<const F*>(p.xs), static_cast<const F*>(p.w_ih),
+                    static_cast<const F*>(p.w_hh), plan);
+  });
+}
+
+}  // namespace cpu
+
+namespace {
+constexpr OpImpl<LstmParams> kLstmFwd{cpu::lstm_forward, DOCBERT_CUDA(cuda::lstm_forward)};
+constexpr OpImpl<LstmParams> kLstmBwd{cpu::lstm_backward, DOCBERT_CUDA(cuda::lstm_backward)};
+}  // namespace
+
 LstmOutput lstm_layer(const Tensor& x, const Tensor& lengths, const Tensor& w_ih, const Tensor& w_hh,
                       const Tensor& b_ih, const Tensor& b_hh, bool reverse) {
   const char* op = "lstm_layer";
   check_dim(op, "x", x, 3);
   check_dim(op, "w_ih", w_ih, 2);
   check_dim(op, "w_hh", w_hh, 2);
-  check_float_operands(op, {{"x", x}, {"w_ih", w_ih}, {"w_hh", w_hh}, {"b_ih", b_ih, true}, {"b_hh", b_hh, true}});
+  const OpTarget at =
+      check_float_operands(op, {{"x", x}, {"w_ih", w_ih}, {"w_hh", w_hh}, {"b_ih", b_ih, true}, {"b_hh", b_hh, true}});
   check_dim(op, "lengths", lengths, 1);
   check_index(op, "lengths", lengths);
   const int64_t B = x.size(0), T = x.size(1), I = x.size(2), G = w_hh.size(0), H = G / 4;
@@ -183,39 +233,50 @@ LstmOutput lstm_layer(const Tensor& x, const Tensor& lengths, const Tensor& w_ih
   for (const auto& [name, b] : {std::pair<const char*, const Tensor*>{"b_ih", &b_ih}, {"b_hh", &b_hh}})
     DOCBERT_CHECK(!b->defined() || b->shape() == Shape({G}), "{}: '{}' must be (4H) = ({}), got {}", op, name, G,
                   b->describe());
-  LstmPlan plan = make_plan(lengths, B, T, I, H, reverse);
+  const Tensor lens = checked_indices(op, "lengths", lengths, 1, T + 1, at.device);
+  // Rows of the saved buffers (kernels/lstm.h): the packed real steps on the CPU, every (b, t) on CUDA.
+  int64_t R = B * T;
+  if (at.device == Device::CPU) {
+    const int64_t* l = lens.data<int64_t>();
+    R = std::accumulate(l, l + B, int64_t{0});
+  }
 
-  LstmOutput res{Tensor::zeros({B, T, H}, x.dtype()), Tensor::empty({B, H}, x.dtype()),
-                 Tensor::empty({B, H}, x.dtype())};
-  Tensor gates = Tensor::empty({plan.N, G}, x.dtype());
-  Tensor cs = Tensor::empty({plan.N, H}, x.dtype()), hs = Tensor::empty({plan.N, H}, x.dtype());
-  Tensor xp = Tensor::empty({plan.N, I}, x.dtype());  // packed input, kept for dL/dw_ih
-  dispatch_float(x.dtype(), op, [&](auto tag) {
-    using F = decltype(tag);
-    std::vector<F> bias;
-    if (b_ih.defined() || b_hh.defined()) {
-      bias.assign(static_cast<size_t>(G), F(0));
-      for (const Tensor* b : {&b_ih, &b_hh})
-        if (b->defined())
-          for (int64_t k = 0; k < G; ++k) bias[k] += b->data<F>()[k];
-    }
-    gather_rows(xp.data<F>(), x.data<F>(), plan);
-    lstm_forward(res.out.data<F>(), res.h_n.data<F>(), res.c_n.data<F>(), gates.data<F>(), cs.data<F>(), hs.data<F>(),
-                 xp.data<F>(), w_ih.data<F>(), w_hh.data<F>(), bias.empty() ? nullptr : bias.data(), plan);
-  });
+  LstmOutput res{Tensor::empty({B, T, H}, at.dtype, at.device), Tensor::empty({B, H}, at.dtype, at.device),
+                 Tensor::empty({B, H}, at.dtype, at.device)};
+  Tensor gates = Tensor::empty({R, G}, at.dtype, at.device);
+  Tensor cs = Tensor::empty({R, H}, at.dtype, at.device), hs = Tensor::empty({R, H}, at.dtype, at.device);
+  Tensor xs = Tensor::empty({R, I}, at.dtype, at.device);  // the input of every step, kept for dL/dw_ih
+  LstmParams p;
+  p.dtype = at.dtype;
+  p.B = B, p.T = T, p.I = I, p.H = H;
+  p.reverse = reverse;
+  p.lengths = static_cast<const int64_t*>(lens.raw_data());
+  p.x = x.raw_data();
+  p.w_ih = w_ih.raw_data();
+  p.w_hh = w_hh.raw_data();
+  p.b_ih = ptr_or_null(b_ih);
+  p.b_hh = ptr_or_null(b_hh);
+  p.out = res.out.raw_data();
+  p.h_n = res.h_n.raw_data();
+  p.c_n = res.c_n.raw_data();
+  p.gates = gates.raw_data();
+  p.cs = cs.raw_data();
+  p.hs = hs.raw_data();
+  p.xs = xs.raw_data();
+  kLstmFwd(op, at.device, p);
 
   if (grad_needed({&x, &w_ih, &w_hh, &b_ih, &b_hh})) {
     record_node(op, {x, w_ih, w_hh, b_ih, b_hh}, {res.out, res.h_n, res.c_n},
-                [plan = std::move(plan), gates, cs, hs, xp](Node& n) {
-                  dispatch_float(n.inputs[0].dtype(), "lstm_layer", [&](auto tag) {
-                    using F = decltype(tag);
-                    lstm_backward(grad_data_or_null<F>(n.inputs[0]), grad_data_or_null<F>(n.inputs[1]),
-                                  grad_data_or_null<F>(n.inputs[2]), grad_data_or_null<F>(n.inputs[3]),
-                                  grad_data_or_null<F>(n.inputs[4]), data_or_null<F>(n.outputs[0].grad()),
-                                  data_or_null<F>(n.outputs[1].grad()), data_or_null<F>(n.outputs[2].grad()),
-                                  gates.data<F>(), cs.data<F>(), hs.data<F>(), xp.data<F>(), n.inputs[1].data<F>(),
-                                  n.inputs[2].data<F>(), plan);
-                  });
+                [p, at, op, lens, gates, cs, hs, xs](Node& n) mutable {
+                  p.dx = grad_ptr_or_null(n.inputs[0]);
+                  p.dw_ih = grad_ptr_or_null(n.inputs[1]);
+                  p.dw_hh = grad_ptr_or_null(n.inputs[2]);
+                  p.db_ih = grad_ptr_or_null(n.inputs[3]);
+                  p.db_hh = grad_ptr_or_null(n.inputs[4]);
+                  p.dout = ptr_or_null(n.outputs[0].grad());
+                  p.dh_n = ptr_or_null(n.outputs[1].grad());
+                  p.dc_n = ptr_or_null(n.outputs[2].grad());
+                  kLstmBwd(op, at.device, p);
                 });
   }
   return res;

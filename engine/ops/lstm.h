@@ -26,7 +26,8 @@ struct LstmOutput {
   Tensor c_n;  // (B, H) cell state after the same step
 };
 
-// Runs one direction of an LSTM layer. Float tensors are f32 or f64 (all the same dtype), on the CPU.
+// Runs one direction of an LSTM layer. Float tensors share one dtype and device: f32 or f64 on the CPU, f32 on
+// CUDA; lengths may live on either (they are checked on the host).
 //
 //   x        (B, T, I) input sequence, batch first; positions t >= lengths[b] are ignored (get zero gradient)
 //   lengths  (B) i32 or i64, each in [1, T]: the true length of each sequence
@@ -36,14 +37,16 @@ struct LstmOutput {
 //   reverse  false: t = 0 .. len-1. true: t = len-1 .. 0, starting at each sequence's TRUE end, as a packed
 //            reverse direction does (padding never enters the state).
 //
-// x and every weight/bias are differentiable. The sequences are processed longest first so that the active
-// ones at each step form a contiguous (B_active, H) block for the recurrent GEMM; the input projection of all
-// real time steps is one GEMM. When autograd records the op, the gate activations and the cell and hidden
+// x and every weight/bias are differentiable. The input projection of all time steps is one GEMM. On the CPU
+// the sequences are processed longest first so that the active ones at each step form a contiguous
+// (B_active, H) block for the recurrent GEMM; CUDA runs all B rows at every step and leaves finished ones
+// untouched (kernels/lstm.cu). When autograd records the op, the gate activations and the cell and hidden
 // states of every real step are kept for backpropagation through time.
 //
-// Determinism: as for linear() (engine/ops/linear.h), the GEMMs run on Eigen's OpenMP threads, which split
+// Determinism: as for linear() (engine/ops/linear.h), the CPU GEMMs run on Eigen's OpenMP threads, which split
 // the output and never a sum, and every other reduction runs in a fixed order; results are reproducible run to
-// run and bit-identical for any thread count >= 2 (Eigen blocks K differently on exactly 1 thread).
+// run and bit-identical for any thread count >= 2 (Eigen blocks K differently on exactly 1 thread). CUDA uses
+// f32 cuBLAS GEMMs (no TF32) and atomic-free reductions: reproducible run to run on one GPU.
 LstmOutput lstm_layer(const Tensor& x, const Tensor& lengths, const Tensor& w_ih, const Tensor& w_hh,
                       const Tensor& b_ih, const Tensor& b_hh, bool reverse);
 

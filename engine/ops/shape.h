@@ -1,8 +1,9 @@
 // engine/ops/shape.h: copying layout ops along any dimension.
 //
 // Both copy into a new contiguous tensor (Tensor::reshape and slice_rows are the zero-copy views, but only a
-// leading-dim slice is contiguous). The forward accepts any CPU dtype (ids can be concatenated too); gradients
-// flow for f32/f64. `dim` may be negative (counted from the end, -1 is the last dim).
+// leading-dim slice is contiguous). The forward accepts any dtype on either device (ids can be concatenated
+// too; kernels/shape.h); gradients flow for the float dtypes (CPU f32/f64, CUDA f32/bf16). `dim` may be negative
+// (counted from the end, -1 is the last dim).
 #pragma once
 
 #include "engine/tensor.h"

@@ -1,7 +1,8 @@
 // engine/ops/softmax.h: softmax and log-softmax over the last dimension.
 //
-// CPU f32/f64, differentiable. Both subtract each row's maximum before exponentiating, so inputs of any
-// magnitude (masked scores of -1e4, logits of +-80 in f32) neither overflow nor lose the largest terms.
+// CPU f32/f64 or CUDA f32/bf16 (kernels/softmax.h), differentiable. Both subtract each row's maximum before
+// exponentiating, so inputs of any magnitude (masked scores of -1e4, logits of +-80 in f32) neither overflow nor
+// lose the largest terms.
 #pragma once
 
 #include "engine/tensor.h"

@@ -1,7 +1,7 @@
 #include "models/bert/bert.h"
 
 #include "engine/autograd.h"
-#include "engine/file_io.h"
+#include "base/file_io.h"
 #include "engine/ops.h"
 
 #include <filesystem>

@@ -1,7 +1,7 @@
 #include "models/bert/classifier.h"
 
-#include "engine/file_io.h"
-#include "engine/json_io.h"
+#include "base/file_io.h"
+#include "base/json_io.h"
 #include "engine/ops.h"
 
 #include <nlohmann/json.hpp>

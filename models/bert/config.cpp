@@ -1,8 +1,8 @@
 #include "models/bert/config.h"
 
-#include "engine/error.h"
-#include "engine/file_io.h"
-#include "engine/json_io.h"
+#include "base/error.h"
+#include "base/file_io.h"
+#include "base/json_io.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,6 +1,6 @@
 #include "models/lstm_reg/embeddings_init.h"
 
-#include "engine/error.h"
+#include "base/error.h"
 
 #include <algorithm>
 #include <cerrno>

@@ -1,7 +1,7 @@
 #include "models/lstm_reg/lstm_reg.h"
 
 #include "engine/autograd.h"
-#include "engine/file_io.h"
+#include "base/file_io.h"
 #include "engine/ops.h"
 #include "engine/safetensors.h"
 #include "models/lstm_reg/embeddings_init.h"

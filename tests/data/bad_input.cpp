@@ -1,7 +1,7 @@
 // Broken inputs: every error names the file, the 1-based line and the problem; --skip-bad-rows counts instead.
 #include <catch2/catch.hpp>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "tests/test_support.h"
 #include "train/data/dataset_builder.h"
 #include "train/data/label_file.h"

@@ -5,6 +5,7 @@
 #include "engine/random.h"
 #include "engine/safetensors.h"
 #include "tests/op_table.h"
+#include "tests/test_support.h"
 
 #include <catch2/catch.hpp>
 
@@ -12,6 +13,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <optional>
 
 using namespace docbert;
 
@@ -27,6 +29,32 @@ void set_grad(Tensor p, const std::vector<double>& g) {
 
 // f64 results of a few flops on O(1) values: a handful of ulp.
 constexpr double kTight = 1e-14;
+
+// A model of `count` parameters with sizes around the multi-tensor chunk (kernels/optim.h: 16384 elements) and
+// the tiny ones of biases, names that the no-decay rule sorts both ways, uniform values; f32 on `device`, or runs
+// of f32 and f64 on the CPU when `mixed`.
+void many_params(ParameterRegistry& reg, int count, Device device, bool mixed = false) {
+  const int64_t sizes[] = {0, 1, 3, 4, 5, 16384, 16385, 4100};
+  RngStream rng{11, 0};
+  for (int k = 0; k < count; ++k) {
+    Tensor t = Tensor::empty({sizes[k % 8]}, DType::F64);
+    uniform_fill(t, -1, 1, rng);
+    const DType dt = mixed && k >= 60 && k < 80 ? DType::F64 : DType::F32;
+    reg.add(fmt::format("layer{}.{}", k, k % 3 ? "weight" : "bias"), t.to(dt).to(device));
+  }
+}
+
+// Step k's gradients: uniform, except that every 11th parameter gets none.
+void many_grads(ParameterRegistry& reg, int step) {
+  RngStream rng{100 + static_cast<uint64_t>(step), 0};
+  reg.zero_grad();
+  for (size_t k = 0; k < reg.size(); ++k) {
+    Tensor p = reg.all()[k].tensor;
+    Tensor g = Tensor::empty(p.shape(), DType::F64);
+    uniform_fill(g, -2, 2, rng);
+    if (k % 11 != 5) p.grad_buffer().copy_from(g.to(p.dtype()).to(p.device()));
+  }
+}
 
 }  // namespace
 
@@ -512,4 +540,169 @@ TEST_CASE("optim: EMA of parameters, swap in/out, hedwig's correction, state", "
   Ema fresh(reg);
   CHECK_THROWS_WITH(fresh.swap_in(true), Catch::Contains("needs an update with decay < 1"));
   CHECK_THROWS_WITH(fresh.update(1.5), Catch::Contains("decay must be in [0, 1]"));
+}
+
+TEST_CASE("optim: many tensors in several lists step and clip as each would alone", "[optim]") {
+  // 110 parameters in runs of f32 and f64: more than one list (kernels/optim.h: 48 tensors of one dtype each) and
+  // empty tensors. Every tensor's update is its own, so a registry of one parameter gives the same bits.
+  const int count = 110;
+  ParameterRegistry all;
+  many_params(all, count, Device::CPU, /*mixed=*/true);
+  std::vector<ParameterRegistry> alone(count);
+  for (int k = 0; k < count; ++k) alone[k].add(all.all()[k].name, all.all()[k].tensor.clone());
+  AdamWConfig cfg;
+  cfg.lr = 0.01;
+  cfg.weight_decay = 0.1;
+  AdamW opt(all, cfg);
+  std::vector<AdamW> opts;
+  for (ParameterRegistry& r : alone) opts.emplace_back(r, cfg);
+  for (int step = 0; step < 3; ++step) {
+    many_grads(all, step);
+    for (int k = 0; k < count; ++k) {
+      alone[k].zero_grad();
+      const Tensor& g = all.all()[k].tensor.grad();
+      Tensor p = alone[k].all()[0].tensor;
+      if (g.defined()) p.grad_buffer().copy_from(g);
+    }
+    if (step == 1) {
+      clip_grad_norm_per_tensor(all, 20.0);
+      for (ParameterRegistry& r : alone) clip_grad_norm_per_tensor(r, 20.0);
+    }
+    if (step == 2) {
+      double sq = 0;
+      for (ParameterRegistry& r : alone) sq += std::pow(grad_norm(r), 2);
+      CHECK(grad_norm_tensor(all).item() == Approx(std::sqrt(sq)).epsilon(1e-13));
+    }
+    opt.step();
+    for (AdamW& o : opts) o.step();
+  }
+  for (int k = 0; k < count; ++k) {
+    INFO(all.all()[k].name);
+    CHECK(test::bit_equal(all.all()[k].tensor, alone[k].all()[0].tensor));
+  }
+}
+
+TEST_CASE("optim: AdamW, Adam, clipping and EMA on cuda follow the cpu and repeat bit for bit", "[optim][cuda]") {
+  if (!test::gpu_run()) return;  // DOCBERT_TEST_GPU=1 runs it (tests/test_main.cpp)
+  const int count = 60;          // two lists
+  enum class Kind { AdamWCorrected, BertAdam, Adam };
+  for (Kind kind : {Kind::AdamWCorrected, Kind::BertAdam, Kind::Adam}) {
+    DYNAMIC_SECTION("optimizer " << static_cast<int>(kind)) {
+      // Three steps: global clipping before the first, per-tensor clipping before the second, none before the
+      // third; then the EMA. Returns the parameters and the norms, on the host.
+      struct Run {
+        std::vector<Tensor> params, ema_params;
+        std::vector<double> norms;
+      };
+      auto run = [&](Device dev) {
+        ParameterRegistry reg;
+        many_params(reg, count, dev);
+        std::optional<Adam> adam;
+        std::optional<AdamW> adamw;
+        AdamBase* opt = nullptr;
+        if (kind == Kind::Adam) {
+          AdamConfig c;
+          c.lr = 0.01;
+          c.weight_decay = 0.05;
+          opt = &adam.emplace(reg, c);
+        } else {
+          AdamWConfig c;
+          c.lr = 0.01;
+          c.weight_decay = 0.1;
+          c.bias_correction = kind == Kind::AdamWCorrected;
+          opt = &adamw.emplace(reg, c);
+        }
+        Ema ema(reg);
+        Run r;
+        for (int step = 0; step < 3; ++step) {
+          many_grads(reg, step);
+          const Tensor norm = step == 0 ? clip_grad_norm_tensor(reg, 30.0) : grad_norm_tensor(reg);
+          CHECK(norm.device() == dev);
+          r.norms.push_back(norm.item());
+          if (step == 1) clip_grad_norm_per_tensor(reg, 20.0);
+          opt->step(0.01);
+          ema.update(0.9);
+        }
+        for (const NamedTensor& p : reg.all()) r.params.push_back(p.tensor.to(Device::CPU));
+        ema.swap_in(true);
+        for (const NamedTensor& p : reg.all()) r.ema_params.push_back(p.tensor.to(Device::CPU));
+        ema.swap_out();
+        for (size_t k = 0; k < reg.size(); ++k)
+          CHECK(test::bit_equal(reg.all()[k].tensor.to(Device::CPU), r.params[k]));
+        return r;
+      };
+      const Run cpu = run(Device::CPU), gpu = run(Device::CUDA), again = run(Device::CUDA);
+      for (size_t s = 0; s < cpu.norms.size(); ++s) {
+        CHECK(gpu.norms[s] == Approx(cpu.norms[s]).epsilon(1e-12));  // f64 sums in another order
+        CHECK(again.norms[s] == gpu.norms[s]);
+      }
+      for (size_t k = 0; k < cpu.params.size(); ++k) {
+        INFO("parameter " << k);
+        // f32 on both; the GPU may fuse multiply-adds the CPU rounds twice (or the other way round).
+        CHECK(test::max_abs_diff(gpu.params[k], cpu.params[k]) <= 1e-5);
+        CHECK(test::max_abs_diff(gpu.ema_params[k], cpu.ema_params[k]) <= 1e-5);
+        CHECK(test::bit_equal(again.params[k], gpu.params[k]));
+        CHECK(test::bit_equal(again.ema_params[k], gpu.ema_params[k]));
+      }
+    }
+  }
+}
+
+TEST_CASE("optim: cuda state goes to the host for checkpoints and back", "[optim][cuda]") {
+  if (!test::gpu_run()) return;
+  ParameterRegistry a, b;
+  many_params(a, 50, Device::CUDA);
+  many_params(b, 50, Device::CUDA);
+  AdamWConfig cfg;
+  cfg.weight_decay = 0.01;
+  AdamW opt_a(a, cfg);
+  Ema ema_a(a);
+  for (int step = 0; step < 2; ++step) {
+    many_grads(a, step);
+    opt_a.step(0.05);
+    ema_a.update(0.99);
+  }
+  const std::vector<NamedTensor> st = opt_a.state(), est = ema_a.state();
+  for (const NamedTensor& e : st) CHECK(e.tensor.is_cpu());
+  for (const NamedTensor& e : est) CHECK(e.tensor.is_cpu());
+  // b: the same parameter values and the restored state (the moments uploaded, one converted from f64 first).
+  for (size_t k = 0; k < a.size(); ++k) {
+    Tensor t = b.all()[k].tensor;
+    t.copy_from(a.all()[k].tensor);
+  }
+  std::vector<NamedTensor> st_b = st;
+  st_b[2].tensor = st_b[2].tensor.to(DType::F64);  // exact in f64, converted back on load
+  AdamW opt_b(b, cfg);
+  opt_b.load_state(st_b);
+  Ema ema_b(b);
+  ema_b.load_state(est);
+  many_grads(a, 2);
+  many_grads(b, 2);
+  opt_a.step(0.05);
+  opt_b.step(0.05);
+  ema_a.update(0.99);
+  ema_b.update(0.99);
+  for (size_t k = 0; k < a.size(); ++k) {
+    INFO(a.all()[k].name);
+    CHECK(b.all()[k].tensor.device() == Device::CUDA);
+    CHECK(test::bit_equal(a.all()[k].tensor.to(Device::CPU), b.all()[k].tensor.to(Device::CPU)));
+  }
+  const std::vector<NamedTensor> ea = ema_a.state(), eb = ema_b.state();
+  for (size_t k = 0; k < ea.size(); ++k) CHECK(test::bit_equal(ea[k].tensor, eb[k].tensor));
+
+  // A non-finite gradient: the norm says so and clipping leaves every gradient as it was.
+  many_grads(a, 3);
+  Tensor g0 = a.all()[1].tensor.grad();
+  g0.fill(std::numeric_limits<double>::infinity());
+  std::vector<Tensor> before;
+  for (const NamedTensor& p : a.all())
+    before.push_back(p.tensor.grad().defined() ? p.tensor.grad().to(Device::CPU) : Tensor());
+  CHECK(std::isinf(clip_grad_norm(a, 1.0)));
+  for (size_t k = 0; k < a.size(); ++k)
+    if (before[k].defined()) CHECK(test::bit_equal(a.all()[k].tensor.grad().to(Device::CPU), before[k]));
+  // Parameters on cuda must be f32 (the registry takes f64 too, which is the CPU's gradient-check type).
+  ParameterRegistry f64;
+  f64.add("w", Tensor::empty({2}, DType::F64, Device::CUDA));
+  CHECK_THROWS_WITH(AdamW(f64), Catch::Contains("AdamW: 'w' must be f32 on cuda"));
+  CHECK_THROWS_WITH(Ema(f64), Catch::Contains("Ema: 'w' must be f32 on cuda"));
 }

@@ -5,7 +5,7 @@
 // twice, with the strict policy (first bad row throws) and with skip_bad_rows, so both paths are covered.
 #pragma once
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "train/data/dataset_builder.h"
 #include "train/data/read_options.h"
 

@@ -1,7 +1,7 @@
 // libFuzzer harness: WordPiece on arbitrary bytes with the real bert-base-uncased vocabulary (DOCBERT_FUZZ_VOCAB),
 // uncased and cased, checking what must hold for any input: ids inside the vocabulary, encode() within
 // max_seq_len and framed by [CLS] ... [SEP], and every truncation mode keeping the same number of pieces.
-#include "engine/error.h"
+#include "base/error.h"
 #include "tokenizer/wordpiece.h"
 
 #include <cstdio>

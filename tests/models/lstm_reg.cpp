@@ -6,7 +6,7 @@
 #include "models/lstm_reg/embeddings_init.h"
 
 #include "engine/autograd.h"
-#include "engine/file_io.h"
+#include "base/file_io.h"
 #include "engine/ops.h"
 #include "engine/safetensors.h"
 #include "tests/op_table.h"

@@ -5,6 +5,7 @@
 // which central differences of a double loss deliver (roundoff ~1e-15 / 1e-5 step).
 #include "engine/ops/loss.h"
 #include "tests/op_table.h"
+#include "tests/test_support.h"
 
 #include <catch2/catch.hpp>
 
@@ -128,8 +129,11 @@ TEST_CASE("op losses at large logits", "[op]") {
 
 TEST_CASE("losses at saturated logits (+-100) are finite and match closed forms in f32 and f64", "[op]") {
   // Where a naive formula overflows (exp(100) in f32) or takes 0 * log 0, each value below has an exact closed form.
-  // Tolerances: f64 1e-14 relative (a handful of roundings in double); f32 1e-6 (the inputs are exact in f32 and
-  // the arithmetic is double, so only the final rounding to f32 differs).
+  // Computed on the CPU in f64 (the gradients' reference) and f32, and in a GPU run (tests/op_table.h) on CUDA in f32
+  // and bf16, whose kernels compute in f32 with the same stable formulas. Relative tolerances: CPU f64 1e-14 (a
+  // handful of roundings in double); CPU f32 1e-6 (the inputs are exact in f32 and the arithmetic is double, so only
+  // the final rounding to f32 differs); CUDA f32 1e-5 (the same few roundings, in f32); CUDA bf16 1e-2 (the inputs
+  // are exact in bf16, the loss and gradients are stored with 8 significant bits, 2^-9 relative).
   struct Case {
     const char* name;
     Shape shape;
@@ -181,30 +185,39 @@ TEST_CASE("losses at saturated logits (+-100) are finite and match closed forms 
        T * T * 2 * 50 * std::tanh(25.0)},
       {"mse", {1, 2}, {100, -100}, {-100, -100}, [](const Tensor& a, const Tensor& b) { return mse(a, b); }, 20000},
   };
+  struct Where {
+    Device device;
+    DType dtype;
+    double tol;
+  };
+  std::vector<Where> wheres = {{Device::CPU, DType::F64, 1e-14}, {Device::CPU, DType::F32, 1e-6}};
+  if (gpu_run()) wheres.insert(wheres.end(), {{Device::CUDA, DType::F32, 1e-5}, {Device::CUDA, DType::BF16, 1e-2}});
   for (const Case& c : cases) {
     INFO(c.name);
     std::vector<Tensor> grads64;
-    for (DType dt : {DType::F64, DType::F32}) {
-      std::vector<Tensor> ins{Tensor::from_vector(c.a, c.shape).to(dt)};
-      if (!c.b.empty()) ins.push_back(Tensor::from_vector(c.b, c.shape).to(dt));
+    for (const Where& at : wheres) {
+      INFO(device_name(at.device) << " " << dtype_name(at.dtype));
+      std::vector<Tensor> ins{Tensor::from_vector(c.a, c.shape).to(at.dtype).to(at.device)};
+      if (!c.b.empty()) ins.push_back(Tensor::from_vector(c.b, c.shape).to(at.dtype).to(at.device));
       for (Tensor& t : ins) t.set_requires_grad(true);
       Tensor loss = c.loss(ins[0], ins.size() > 1 ? ins[1] : Tensor());
       CHECK(loss.shape() == Shape{});
-      CHECK(loss.dtype() == dt);
-      CHECK(loss.item() == Approx(c.expected).epsilon(dt == DType::F64 ? 1e-14 : 1e-6).margin(0));
+      CHECK(loss.dtype() == at.dtype);
+      CHECK(loss.device() == at.device);
+      CHECK(loss.item() == Approx(c.expected).epsilon(at.tol).margin(0));
       loss.backward();
       for (size_t i = 0; i < ins.size(); ++i) {
-        const Tensor g = ins[i].grad().to(DType::F64);
+        const Tensor g = ins[i].grad().to(Device::CPU).to(DType::F64);
         for (double v : g.to_vector<double>()) CHECK(std::isfinite(v));
-        if (dt == DType::F64) {
+        if (at.dtype == DType::F64) {
           grads64.push_back(g);
           continue;
         }
-        // The f32 gradients agree with the f64 ones, relative to the largest (at least 1: the teacher gradients
+        // The other gradients agree with the f64 ones, relative to the largest (at least 1: the teacher gradients
         // of the KLs are ~e^-100 here, roundoff in both).
         double scale = 1;
         for (double v : grads64[i].to_vector<double>()) scale = std::max(scale, std::abs(v));
-        CHECK(max_abs_diff(g, grads64[i]) <= 1e-6 * scale);
+        CHECK(max_abs_diff(g, grads64[i]) <= at.tol * scale);
       }
     }
   }
@@ -220,6 +233,47 @@ TEST_CASE("cross_entropy with one class is exactly 0 with a zero gradient", "[op
   CHECK(loss.item() == 0.0);
   loss.backward();
   for (double g : z.grad().to_vector<double>()) CHECK(g == 0.0);
+}
+
+TEST_CASE("losses and their gradients are bit-identical across thread counts", "[op][determinism]") {
+  // Rows and mse chunks are summed in parallel and added in index order, so the thread count changes nothing.
+  // (256,90): several parallel chunks of rows; mse over (4,64,768): 48 chunks of 4096.
+  struct Case {
+    const char* name;
+    Shape shape;
+    double lo, hi;  // the second input's range (bce_with_logits: targets in [0, 1])
+    std::function<Tensor(const Tensor&, const Tensor&)> loss;
+  };
+  const std::vector<Case> cases = {
+      {"cross_entropy",
+       {256, 90},
+       -4,
+       4,
+       [](const Tensor& s, const Tensor&) { return cross_entropy(s, class_targets(256, 90)); }},
+      {"bce_with_logits", {256, 90}, 0, 1, [](const Tensor& s, const Tensor& t) { return bce_with_logits(s, t); }},
+      {"kl_div_softmax", {256, 90}, -4, 4, [](const Tensor& s, const Tensor& t) { return kl_div_softmax(s, t, 2); }},
+      {"kl_div_bernoulli",
+       {256, 90},
+       -4,
+       4,
+       [](const Tensor& s, const Tensor& t) { return kl_div_bernoulli(s, t, 2); }},
+      {"mse", {4, 64, 768}, -4, 4, [](const Tensor& a, const Tensor& b) { return mse(a, b); }},
+  };
+  for (const Case& c : cases) {
+    INFO(c.name);
+    auto run = [&c](int threads) {
+      ScopedThreads scoped(threads);
+      std::vector<Tensor> in = random_inputs({uniform(c.shape, -4, 4), uniform(c.shape, c.lo, c.hi)}, DType::F32);
+      for (Tensor& t : in) t.set_requires_grad(true);
+      Tensor loss = c.loss(in[0], in[1]);
+      loss.backward(Tensor::scalar(0.75));  // dL != 1: the backward reads it from the loss's gradient
+      return std::vector<Tensor>{loss, in[0].grad(), in[1].grad()};
+    };
+    const std::vector<Tensor> one = run(1), three = run(3);
+    CHECK(bit_equal(one[0], three[0]));
+    CHECK(bit_equal(one[1], three[1]));
+    if (one[2].defined()) CHECK(bit_equal(one[2], three[2]));  // cross_entropy's second input is unused
+  }
 }
 
 TEST_CASE("losses reject bad arguments with the op name", "[op][errors]") {
@@ -244,6 +298,11 @@ TEST_CASE("losses reject bad arguments with the op name", "[op][errors]") {
   bad.data<float>()[7] = std::nanf("");
   CHECK_THROWS_WITH(bce_with_logits(z, bad), Contains("bce_with_logits: targets[1,2] = nan"));
   CHECK_THROWS_WITH(bce_with_logits(z, Tensor::zeros({4, 5}, DType::F64)), Contains("bce_with_logits: dtype mismatch"));
+  if (gpu_run()) {
+    // CUDA does not check the targets on the host (that would sync every step): an outside one makes the loss NaN.
+    bad.data<float>()[7] = 1.5f;
+    CHECK(std::isnan(bce_with_logits(z.to(Device::CUDA), bad.to(Device::CUDA)).item()));
+  }
 
   CHECK_THROWS_WITH(
       kl_div_softmax(z, Tensor::zeros({5, 4})),
@@ -260,4 +319,9 @@ TEST_CASE("losses reject bad arguments with the op name", "[op][errors]") {
                     Contains("mse: shape mismatch: 'a' is (2,3) but 'b' is (3,2)"));
   CHECK_THROWS_WITH(mse(Tensor::zeros({2, 3}), Tensor::zeros({2, 3}, DType::F64)), Contains("mse: dtype mismatch"));
   CHECK_THROWS_WITH(mse(Tensor::zeros({0}), Tensor::zeros({0})), Contains("mse: 'a' (0) is empty"));
+
+  // bf16 passes the operand checks (CUDA computes in it) but not the CPU implementations.
+  CHECK_THROWS_WITH(cross_entropy(z.to(DType::BF16), ids_tensor({0, 1, 2, 3}, {4})),
+                    Contains("cross_entropy: dtype bf16 is not supported"));
+  CHECK_THROWS_WITH(mse(z.to(DType::BF16), z.to(DType::BF16)), Contains("mse: dtype bf16 is not supported"));
 }

@@ -1,11 +1,13 @@
 // Op table: one LSTM layer over a ragged batch (engine/ops/lstm.h).
 #include "engine/ops/lstm.h"
 #include "tests/op_table.h"
+#include "tests/test_support.h"
 
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <tuple>
 
 using namespace docbert;
@@ -73,6 +75,54 @@ TEST_CASE("op lstm_layer with a gradient on some outputs only, and without biase
   for (Outputs which : {Outputs::Out, Outputs::HN, Outputs::CN})
     check_op(lstm_case(5, 3, 4, {2, 5, 1, 4}, reverse, which));
   check_op(lstm_case(5, 3, 4, {2, 5, 1, 4}, reverse, Outputs::All, false));
+}
+
+TEST_CASE("op lstm_layer with padding after the longest sequence", "[op]") {
+  // No sequence reaches T: the last steps have no active row (CUDA runs all T steps and must leave every row
+  // alone there). I = 4 takes CUDA's float4 path of the padding mask.
+  const bool reverse = GENERATE(false, true);
+  check_op(lstm_case(6, 4, 5, {2, 4, 1, 4}, reverse));
+}
+
+TEST_CASE("lstm_layer ignores what the padding holds", "[op]") {
+  // NaN and inf at t >= lengths[b] change no output and no gradient, bit for bit, and dx is zero there: the CPU
+  // never reads the padding, CUDA zeroes it before its GEMMs over all B*T rows. On CUDA too in a GPU run.
+  const int64_t T = 5, I = 4, H = 3;
+  const std::vector<int64_t> lens{3, 5, 1};
+  const int64_t B = static_cast<int64_t>(lens.size());
+  const bool reverse = GENERATE(false, true);
+  std::vector<Device> devices{Device::CPU};
+  if (gpu_run()) devices.push_back(Device::CUDA);
+  const std::vector<Tensor> in = make_inputs(lstm_case(T, I, H, lens, reverse), DType::F32);
+  const std::vector<Tensor> seeds = random_inputs({uniform({B, T, H}), uniform({B, H}), uniform({B, H})}, DType::F32);
+  Tensor dirty = in[0].clone();
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = lens[b]; t < T; ++t)
+      for (int64_t i = 0; i < I; ++i)
+        dirty.data<float>()[(b * T + t) * I + i] =
+            i % 2 ? std::numeric_limits<float>::quiet_NaN() : std::numeric_limits<float>::infinity();
+  for (Device dev : devices) {
+    INFO(device_name(dev) << (reverse ? " reverse" : " forward"));
+    // out, h_n, c_n, then the gradients of x, w_ih, w_hh, b_ih, b_hh, all on the host.
+    auto run = [&](const Tensor& x_host) {
+      std::vector<Tensor> args{x_host.to(dev), in[1].to(dev), in[2].to(dev), in[3].to(dev), in[4].to(dev)};
+      for (Tensor& a : args) a.set_requires_grad(true);
+      LstmOutput r = lstm_layer(args[0], in[5], args[1], args[2], args[3], args[4], reverse);
+      run_backward({r.out, r.h_n, r.c_n}, {seeds[0].to(dev), seeds[1].to(dev), seeds[2].to(dev)});
+      std::vector<Tensor> res{r.out.to(Device::CPU), r.h_n.to(Device::CPU), r.c_n.to(Device::CPU)};
+      for (const Tensor& a : args) res.push_back(a.grad().to(Device::CPU));
+      return res;
+    };
+    const std::vector<Tensor> clean = run(in[0]), with_garbage = run(dirty);
+    for (size_t k = 0; k < clean.size(); ++k) {
+      INFO("result " << k);
+      CHECK(max_abs(clean[k]) < 1e30);  // finite
+      CHECK(bit_equal(clean[k], with_garbage[k]));
+    }
+    const float* dx = with_garbage[3].data<float>();
+    for (int64_t b = 0; b < B; ++b)
+      CHECK(std::all_of(dx + (b * T + lens[b]) * I, dx + (b + 1) * T * I, [](float v) { return v == 0; }));
+  }
 }
 
 TEST_CASE("op lstm_layer LSTM_reg shape", "[op]") {

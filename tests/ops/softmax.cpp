@@ -74,7 +74,7 @@ TEST_CASE("softmax matches exp(x) / sum exp(x) on moderate inputs", "[op]") {
 }
 
 TEST_CASE("softmax rejects bad arguments with the op name", "[op][errors]") {
-  CHECK_THROWS_WITH(softmax(Tensor::zeros({3}, DType::I32)), Catch::Contains("softmax: 'x' must be f32 or f64"));
+  CHECK_THROWS_WITH(softmax(Tensor::zeros({3}, DType::I32)), Catch::Contains("softmax: 'x' must be a float tensor"));
   CHECK_THROWS_WITH(log_softmax(Tensor::zeros({3, 0})),
                     Catch::Contains("log_softmax: 'x'") && Catch::Contains("non-empty last dim"));
   CHECK_THROWS_WITH(softmax(Tensor::scalar(1.0)), Catch::Contains("softmax: 'x'"));

@@ -4,7 +4,7 @@
 
 #include "tests/test_support.h"
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "tokenizer/sentencepiece_model.h"
 
 #include <filesystem>

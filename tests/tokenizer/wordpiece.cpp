@@ -9,7 +9,7 @@
 #include <fstream>
 #include <functional>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "tokenizer/basic_tokenizer.h"
 #include "tokenizer/utf8.h"
 #include "tokenizer/wordpiece.h"

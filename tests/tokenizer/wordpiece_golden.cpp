@@ -9,7 +9,7 @@
 
 #include "engine/safetensors.h"
 #include "tests/test_support.h"
-#include "engine/file_io.h"
+#include "base/file_io.h"
 #include "tokenizer/utf8.h"
 #include "tokenizer/wordpiece.h"
 

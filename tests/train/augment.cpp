@@ -5,7 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "engine/checksum.h"
-#include "engine/file_io.h"
+#include "base/file_io.h"
 #include "engine/parallel.h"
 #include "tests/op_table.h"
 #include "tests/test_support.h"

@@ -2,7 +2,7 @@
 // file can be stale or damaged), logits files from elsewhere, an interrupted and resumed distillation that equals an
 // uninterrupted one, bad input, and (hidden, run by its own CTest entry) distillation from a fine-tuned MiniLM beating
 // the same student trained on the labels alone.
-#include "engine/file_io.h"
+#include "base/file_io.h"
 #include "engine/tensor.h"
 #include "models/bert/classifier.h"
 #include "tests/test_support.h"

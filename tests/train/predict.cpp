@@ -5,7 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "engine/autograd.h"
-#include "engine/file_io.h"
+#include "base/file_io.h"
 #include "engine/parallel.h"
 #include "engine/safetensors.h"
 #include "models/bert/classifier.h"

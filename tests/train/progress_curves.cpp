@@ -2,8 +2,8 @@
 // the training-curves SVG (content, escaping, skipped points, well-formedness, the atomic write).
 #include <catch2/catch.hpp>
 
-#include "engine/error.h"
-#include "engine/file_io.h"
+#include "base/error.h"
+#include "base/file_io.h"
 #include "tests/test_support.h"
 #include "train/common/curves_svg.h"
 #include "train/common/progress.h"

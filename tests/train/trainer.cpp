@@ -1,7 +1,7 @@
 // The teacher's trainer end to end on real Reuters slices: an interrupted and resumed run equals an uninterrupted
 // one, bad input fails before anything is overwritten, and a tiny random-init BERT learns more than the majority
 // label.
-#include "engine/file_io.h"
+#include "base/file_io.h"
 #include "engine/tensor.h"
 #include "tests/test_support.h"
 #include "tests/train/tool_runs.h"

@@ -15,7 +15,7 @@
 #include <iostream>
 #include <string>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "tokenizer/wordpiece.h"
 
 namespace {

@@ -1,7 +1,7 @@
 #include "train/common/batched_logits.h"
 
 #include "engine/autograd.h"
-#include "engine/error.h"
+#include "base/error.h"
 
 #include <cstring>
 

@@ -1,6 +1,6 @@
 #include "train/common/checkpoint.h"
 
-#include "engine/error.h"
+#include "base/error.h"
 
 #include <fmt/format.h>
 

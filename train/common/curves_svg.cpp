@@ -1,8 +1,8 @@
 // train/common/curves_svg.cpp: see curves_svg.h.
 #include "train/common/curves_svg.h"
 
-#include "engine/error.h"
-#include "engine/file_io.h"
+#include "base/error.h"
+#include "base/file_io.h"
 
 #include <fmt/format.h>
 

@@ -31,7 +31,7 @@ struct CurvePanel {
 //   panels  drawn left to right, 480 x 360 px each; at least one
 std::string curves_svg(const std::vector<CurvePanel>& panels);
 
-// Writes curves_svg(panels) to `path` atomically (engine/file_io.h's write_file_atomic), so a viewer refreshing the
+// Writes curves_svg(panels) to `path` atomically (base/file_io.h's write_file_atomic), so a viewer refreshing the
 // file during training never sees half a picture. Throws docbert::Error as curves_svg and write_file_atomic do.
 //   path    the file ("curves.svg" in the run folder); its folder must exist
 //   panels  as curves_svg

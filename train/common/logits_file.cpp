@@ -1,6 +1,6 @@
 #include "train/common/logits_file.h"
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/safetensors.h"
 
 #include <nlohmann/json.hpp>

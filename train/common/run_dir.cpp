@@ -1,6 +1,6 @@
 #include "train/common/run_dir.h"
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "train/common/checkpoint.h"
 
 #include <fmt/format.h>

@@ -1,6 +1,6 @@
 #include "train/common/run_log.h"
 
-#include "engine/error.h"
+#include "base/error.h"
 
 #include <cerrno>
 #include <cstring>

@@ -1,7 +1,7 @@
 #include "train/common/train_loop.h"
 
-#include "engine/error.h"
-#include "engine/file_io.h"
+#include "base/error.h"
+#include "base/file_io.h"
 #include "train/common/cli_options.h"
 #include "train/common/curves_svg.h"
 

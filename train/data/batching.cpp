@@ -1,6 +1,6 @@
 #include "train/data/batching.h"
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/random.h"
 
 #include <algorithm>

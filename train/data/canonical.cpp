@@ -1,8 +1,8 @@
 #include "train/data/canonical.h"
 
-#include "engine/error.h"
-#include "engine/file_io.h"
-#include "engine/json_io.h"
+#include "base/error.h"
+#include "base/file_io.h"
+#include "base/json_io.h"
 #include "train/data/dataset_builder.h"
 #include "train/data/readers/jsonl.h"
 #include "train/data/text_lines.h"

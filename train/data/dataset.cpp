@@ -1,6 +1,6 @@
 #include "train/data/dataset.h"
 
-#include "engine/error.h"
+#include "base/error.h"
 
 #include <algorithm>
 

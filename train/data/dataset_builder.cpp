@@ -1,6 +1,6 @@
 #include "train/data/dataset_builder.h"
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "train/data/dev_split.h"
 #include "train/data/utf8_check.h"
 

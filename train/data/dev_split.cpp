@@ -1,6 +1,6 @@
 #include "train/data/dev_split.h"
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/random.h"
 
 #include <algorithm>

@@ -1,6 +1,6 @@
 #include "train/data/label_file.h"
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "train/data/text_lines.h"
 #include "train/data/utf8_check.h"
 

@@ -1,6 +1,6 @@
 #include "train/data/load_dataset.h"
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "train/data/canonical.h"
 #include "train/data/readers/csv.h"
 #include "train/data/readers/hedwig_tsv.h"

@@ -1,8 +1,8 @@
 // train/data/text_lines.h: line splitting shared by the line-based readers (whole files come from
-// docbert::read_file, engine/file_io.h, included here for them).
+// docbert::read_file, base/file_io.h, included here for them).
 #pragma once
 
-#include "engine/file_io.h"
+#include "base/file_io.h"
 
 #include <cstdint>
 #include <string>

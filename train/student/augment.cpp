@@ -1,9 +1,9 @@
 #include "train/student/augment.h"
 
 #include "engine/checksum.h"
-#include "engine/error.h"
-#include "engine/file_io.h"
-#include "engine/json_io.h"
+#include "base/error.h"
+#include "base/file_io.h"
+#include "base/json_io.h"
 #include "engine/parallel.h"
 #include "kernels/philox.h"
 #include "tokenizer/word_tokenizer.h"

@@ -98,7 +98,7 @@ struct TransferSet {
 TransferSet build_transfer_set(const std::vector<const data::Document*>& train, const AugmentOptions& o,
                                const PosLexicon& lex);
 
-// Writes dir/transfer.jsonl and dir/provenance.json, each atomically (engine/file_io.h). transfer.jsonl has one JSON
+// Writes dir/transfer.jsonl and dir/provenance.json, each atomically (base/file_io.h). transfer.jsonl has one JSON
 // object per document, keys in this order:
 //   {"id": ..., "source": ..., "copy": ..., "text": ..., "labels": [label names], "check": "<16 hex digits>"}
 // where "check" is the FNV-1a 64 (engine/checksum.h) of the same object without "check", compact, so an edited line

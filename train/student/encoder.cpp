@@ -1,8 +1,8 @@
 #include "train/student/encoder.h"
 
-#include "engine/error.h"
-#include "engine/file_io.h"
-#include "engine/json_io.h"
+#include "base/error.h"
+#include "base/file_io.h"
+#include "base/json_io.h"
 #include "engine/parallel.h"
 
 #include <nlohmann/json.hpp>

@@ -1,6 +1,6 @@
 #include "train/student/inference.h"
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "train/common/batched_logits.h"
 
 #include <algorithm>

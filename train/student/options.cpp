@@ -1,6 +1,6 @@
 #include "train/student/options.h"
 
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace docbert::train {
 

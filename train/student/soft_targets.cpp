@@ -1,7 +1,7 @@
 #include "train/student/soft_targets.h"
 
 #include "engine/checksum.h"
-#include "engine/error.h"
+#include "base/error.h"
 #include "models/bert/classifier.h"
 #include "tokenizer/wordpiece.h"
 #include "train/common/logits_file.h"

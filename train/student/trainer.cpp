@@ -1,9 +1,9 @@
 #include "train/student/trainer.h"
 
 #include "engine/autograd.h"
-#include "engine/error.h"
-#include "engine/file_io.h"
-#include "engine/json_io.h"
+#include "base/error.h"
+#include "base/file_io.h"
+#include "base/json_io.h"
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "engine/parallel.h"
@@ -239,11 +239,11 @@ json run_student(const StudentOptions& o, const std::vector<std::pair<std::strin
   const double t_start = steady_seconds();
   const bool interactive = !o.no_progress && stderr_is_terminal();
   DOCBERT_CHECK(o.device != "cuda",
-                "--device cuda: LSTM_reg training on the GPU is not available yet (the LSTM kernels have not landed); "
-                "use --device cpu or auto");
+                "--device cuda: LSTM_reg training on the GPU is not available yet (the engine's ops run on CUDA; the "
+                "model and trainer on device tensors have not landed); use --device cpu or auto");
   set_num_threads(static_cast<int>(o.threads));
   fmt::print(out, "device: cpu, {} threads{}\n", num_threads(),
-             o.device == "auto" ? " (auto: training runs on the CPU until the CUDA LSTM backend lands)" : "");
+             o.device == "auto" ? " (auto: training runs on the CPU until the GPU training step lands)" : "");
 
   const std::string resume_dir = resolve_resume(o.resume, o.output_dir);
   const bool resuming = !resume_dir.empty();

@@ -1,7 +1,7 @@
 #include "train/student/wordnet_pos.h"
 
-#include "engine/error.h"
-#include "engine/file_io.h"
+#include "base/error.h"
+#include "base/file_io.h"
 
 #include <algorithm>
 #include <charconv>

@@ -1,9 +1,9 @@
 #include "train/teacher/inference.h"
 
 #include "engine/autograd.h"
-#include "engine/error.h"
-#include "engine/file_io.h"
-#include "engine/json_io.h"
+#include "base/error.h"
+#include "base/file_io.h"
+#include "base/json_io.h"
 #include "engine/parallel.h"
 #include "train/common/batched_logits.h"
 

@@ -1,7 +1,7 @@
 #include "train/teacher/model_dir.h"
 
-#include "engine/error.h"
-#include "engine/file_io.h"
+#include "base/error.h"
+#include "base/file_io.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>

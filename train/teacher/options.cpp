@@ -1,6 +1,6 @@
 #include "train/teacher/options.h"
 
-#include "engine/error.h"
+#include "base/error.h"
 
 #include <fmt/format.h>
 

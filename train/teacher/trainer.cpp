@@ -1,9 +1,9 @@
 #include "train/teacher/trainer.h"
 
 #include "engine/autograd.h"
-#include "engine/error.h"
-#include "engine/file_io.h"
-#include "engine/json_io.h"
+#include "base/error.h"
+#include "base/file_io.h"
+#include "base/json_io.h"
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "engine/parallel.h"
@@ -103,15 +103,15 @@ json run_teacher(const TeacherOptions& o, const std::vector<std::pair<std::strin
                  std::FILE* out) {
   const auto t_start = std::chrono::steady_clock::now();
   const bool interactive = !o.no_progress && stderr_is_terminal();
-  // The engine's ops run on the CPU; the CUDA kernels so far cover GELU and dropout only, not a training step.
+  // The engine's ops dispatch to CUDA, but the model and the trainer still build masks and gather rows on the host.
   DOCBERT_CHECK(o.device != "cuda",
-                "--device cuda: BERT training on the GPU is not available yet (only the GELU and dropout kernels "
-                "exist); use --device cpu or auto");
+                "--device cuda: BERT training on the GPU is not available yet (the engine's ops run on CUDA; the "
+                "model and trainer on device tensors have not landed); use --device cpu or auto");
   DOCBERT_CHECK(o.precision == "fp32", "--precision {}: bf16 training needs the GPU backend; use fp32 on the CPU",
                 o.precision);
   set_num_threads(static_cast<int>(o.threads));
   fmt::print(out, "device: cpu, {} threads{}\n", num_threads(),
-             o.device == "auto" ? " (auto: training runs on the CPU until the CUDA training backend lands)" : "");
+             o.device == "auto" ? " (auto: training runs on the CPU until the GPU training step lands)" : "");
 
   const std::string resume_dir = resolve_resume(o.resume, o.output_dir);
   const bool resuming = !resume_dir.empty();

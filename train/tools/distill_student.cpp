@@ -6,7 +6,7 @@
 //   distill_student --config configs/reuters-cpu-student.toml --teacher runs/teacher/best
 //
 // Outputs and the recipe: train/student/trainer.h and docs/distillation.md.
-#include "engine/error.h"
+#include "base/error.h"
 #include "train/student/options.h"
 #include "train/student/trainer.h"
 

@@ -6,7 +6,7 @@
 //   docbert_data vocab --input data/reuters --kind words --output data/reuters/words.txt
 //
 // Formats, the dev-carving rule, the bad-row policy and the folder layout: docs/datasets.md.
-#include "engine/error.h"
+#include "base/error.h"
 #include "tokenizer/sentencepiece_model.h"
 #include "tokenizer/word_vocab.h"
 #include "tokenizer/wordpiece.h"

@@ -30,7 +30,7 @@
 // a name the model lacks is an error.
 //
 // Errors (options, model, input, writing) print "docbert_predict: error: <message>" on stderr and exit with 1.
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/softmax.h"
 #include "engine/parallel.h"

@@ -5,7 +5,7 @@
 //   train_teacher --data DIR --model runs/reuters-minilm/best --eval-only --output-dir runs/eval
 //
 // Outputs and the recipe: train/teacher/trainer.h and docs/training.md.
-#include "engine/error.h"
+#include "base/error.h"
 #include "train/teacher/options.h"
 #include "train/teacher/trainer.h"
 

@@ -1,6 +1,6 @@
 #include "train/data/readers/csv.h"
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "train/data/label_file.h"
 #include "train/data/text_lines.h"
 

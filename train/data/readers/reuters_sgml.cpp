@@ -1,6 +1,6 @@
 #include "train/data/readers/reuters_sgml.h"
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "tokenizer/utf8.h"
 #include "train/data/dataset_builder.h"
 #include "train/data/readers/hedwig_tsv.h"

@@ -1,4 +1,4 @@
-// engine/error.h: the one error path of docbert.
+// base/error.h: the one error path of docbert.
 //
 // Library code never prints and never exits: it throws docbert::Error, which carries the message and the
 // file:line that raised it. Executables catch it in main(), print one line plus a hint, and return non-zero.

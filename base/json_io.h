@@ -1,4 +1,4 @@
-// engine/json_io.h: the one parser of whole JSON files (model and tokenizer configs, dataset descriptions, trainer
+// base/json_io.h: the one parser of whole JSON files (model and tokenizer configs, dataset descriptions, trainer
 // states), so every such file fails with the same message naming it.
 #pragma once
 

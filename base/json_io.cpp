@@ -1,6 +1,6 @@
-#include "engine/json_io.h"
+#include "base/json_io.h"
 
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace docbert {
 

@@ -1,4 +1,4 @@
-// engine/file_io.h: the one whole-file reader of docbert (vocabularies, tokenizer configs, SentencePiece models,
+// base/file_io.h: the one whole-file reader of docbert (vocabularies, tokenizer configs, SentencePiece models,
 // and the dataset readers of train/data, which build on this library).
 #pragma once
 

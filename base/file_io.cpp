@@ -1,4 +1,4 @@
-#include "engine/file_io.h"
+#include "base/file_io.h"
 
 #include <cerrno>
 #include <cstring>
@@ -6,7 +6,7 @@
 #include <fstream>
 #include <iterator>
 
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace docbert {
 

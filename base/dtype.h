@@ -1,4 +1,4 @@
-// engine/dtype.h: element types and devices a Tensor can have.
+// base/dtype.h: element types and devices a Tensor can have.
 //
 // Rules (docs/architecture.md): f32 is the working type; f64 exists on the CPU so gradient checks run in
 // double; bf16 is a storage/transfer type (GPU matmul operands later), converted with round-to-nearest-even;
