@@ -83,6 +83,12 @@ void add_into(Tensor dst, const Tensor& src) {
 #endif
     return;
   }
+  if (dst.dtype() == DType::BF16) {  // a bf16 tensor's gradient (mixed precision): add in f32, round once
+    bf16* d = dst.data<bf16>();
+    const bf16* s = src.data<bf16>();
+    parallel_for(dst.numel(), [&](int64_t i) { d[i] = bf16::from_float(d[i].to_float() + s[i].to_float()); });
+    return;
+  }
   dispatch_float(dst.dtype(), "add_into", [&](auto tag) {
     using T = decltype(tag);
     T* d = dst.data<T>();

@@ -61,8 +61,8 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& s
 void clear_tape();
 size_t tape_size();
 
-// dst += src elementwise (same shape, dtype and device; CPU: f32/f64, CUDA: f32/bf16). The helper every backward
-// uses to pass a gradient through unchanged.
+// dst += src elementwise (same shape, dtype and device; f32, f64 or bf16, the last added in f32 and rounded once). The
+// helper every backward uses to pass a gradient through unchanged.
 void add_into(Tensor dst, const Tensor& src);
 
 // Disables recording for its lifetime (nests; restores the previous mode).

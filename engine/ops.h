@@ -1,8 +1,9 @@
-// engine/ops.h: every differentiable CPU op, for code that uses many of them (models, benches).
+// engine/ops.h: every differentiable op, for code that uses many of them (models, benches).
 // Each family's header documents its arguments and shapes; include just that header where one suffices.
 #pragma once
 
 #include "engine/ops/attention.h"    // self_attention
+#include "engine/ops/cast.h"         // cast (differentiable dtype conversion)
 #include "engine/ops/dropout.h"      // dropout (Philox mask shared with the GPU)
 #include "engine/ops/elementwise.h"  // add, mul, scale, tanh, relu, sigmoid, gelu
 #include "engine/ops/embedding.h"    // embedding

@@ -116,4 +116,15 @@ void accumulate(void* dst, const void* src, DType dtype, int64_t N) {
   CUDA_CHECK_LAUNCH();
 }
 
+void cast_forward(const CastParams& p) { cast(p.out, p.to, p.inp, p.from, p.N); }
+
+// The gradient converted into a scratch buffer of the input's dtype, then accumulated: two passes, which a cast
+// between two GEMMs can afford (autocast's casts are of weights and of GEMM inputs).
+void cast_backward(const CastParams& p) {
+  if (!p.dinp || p.N == 0) return;
+  Scratch tmp(static_cast<size_t>(p.N) * dtype_size(p.from));
+  cast(tmp.as<void>(), p.from, p.dout, p.to, p.N);
+  accumulate(p.dinp, tmp.as<void>(), p.from, p.N);
+}
+
 }  // namespace docbert::cuda

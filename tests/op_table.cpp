@@ -1,5 +1,7 @@
 #include "tests/op_table.h"
 
+#include "engine/autocast.h"
+#include "engine/ops/dispatch.h"
 #include "tests/test_support.h"
 
 #include "engine/parallel.h"
@@ -152,7 +154,8 @@ struct CudaRun {
   std::vector<Tensor> outs, grads;  // on the host
 };
 
-CudaRun run_on_cuda(const OpCase& c, const std::vector<Tensor>& w) {
+CudaRun run_on_cuda(const OpCase& c, const std::vector<Tensor>& w, DType autocast = DType::F32) {
+  AutocastGuard guard(autocast);
   std::vector<Tensor> ins = make_inputs(c, DType::F32);
   for (size_t i = 0; i < ins.size(); ++i) {
     ins[i] = ins[i].to(Device::CUDA);
@@ -193,6 +196,38 @@ void check_op_cuda(const OpCase& c, const std::vector<Tensor>& outs64, const std
   }
 }
 
+// The bf16 rule (tests/op_table.h, 3.): under bf16 autocast, the error against the f64 reference may be at most twice
+// that of a naive bf16 implementation: the f64 op on bf16-rounded inputs, its outputs and gradients rounded to bf16.
+// An f32 floor (the case's f32 tolerances) keeps ops that autocast leaves in f32 from needing an exact 0.
+void check_op_cuda_bf16(const OpCase& c, const std::vector<Tensor>& outs64, const std::vector<Tensor>& ins64,
+                        const std::vector<Tensor>& w) {
+  auto round_bf16 = [](const Tensor& t) { return t.to(DType::BF16).to(DType::F64); };
+  std::vector<Tensor> ins = make_inputs(c, DType::F64);
+  for (size_t i = 0; i < ins.size(); ++i) {
+    if (dtype_is_float(ins[i].dtype())) ins[i] = round_bf16(ins[i]);
+    if (c.inputs[i].grad) ins[i].set_requires_grad(true);
+  }
+  std::vector<Tensor> naive = c.forward(ins);
+  run_backward(naive, w);
+  const CudaRun gpu = run_on_cuda(c, w, DType::BF16);
+  for (size_t k = 0; k < outs64.size(); ++k) {
+    const double naive_err = max_abs_diff(round_bf16(naive[k]), outs64[k]);
+    const double bound = 2 * naive_err + 2 * c.f32_tol * max_abs(outs64[k]);
+    check_close(gpu.outs[k].to(DType::F64), outs64[k], bound, Tol::Absolute,
+                "cuda bf16 autocast output " + std::to_string(k) + " (2x the naive bf16 error " +
+                    std::to_string(naive_err) + ")");
+  }
+  for (size_t i = 0; i < ins64.size(); ++i) {
+    if (!c.inputs[i].grad) continue;
+    const Tensor& ref = ins64[i].grad();
+    const double naive_err = max_abs_diff(round_bf16(ins[i].grad()), ref);
+    const double bound = 2 * naive_err + 2 * c.f32_grad_tol * std::max(max_abs(ref), c.f32_grad_floor);
+    check_close(gpu.grads[i].to(DType::F64), ref, bound, Tol::Absolute,
+                "cuda bf16 autocast gradient of input " + std::to_string(i) + " (2x the naive bf16 error " +
+                    std::to_string(naive_err) + ")");
+  }
+}
+
 }  // namespace
 
 void check_op(const OpCase& c) {
@@ -211,6 +246,7 @@ void check_op(const OpCase& c) {
     }
     run_backward(outs, w);
     check_op_cuda(c, outs, ins, w);
+    check_op_cuda_bf16(c, outs, ins, w);
     return;
   }
   // ---- 1. f64 gradient check ----
@@ -271,6 +307,17 @@ void check_op(const OpCase& c) {
   clear_tape();
 
   // ---- 2. the f32 forward and backward agree with the f64 ones (same inputs up to rounding, same w) ----
+  // With the CUDA backend built, every op this case dispatches must have a CUDA implementation (the coverage check:
+  // the GPU pass would fail on it, but that pass only runs on a GPU machine).
+  std::vector<std::string> no_cuda;
+#ifdef DOCBERT_WITH_CUDA
+  set_dispatch_observer([&](const char* op, Device, bool has_cuda) {
+    if (!has_cuda && std::find(no_cuda.begin(), no_cuda.end(), op) == no_cuda.end()) no_cuda.push_back(op);
+  });
+#endif
+  struct ObserverReset {
+    ~ObserverReset() { set_dispatch_observer(nullptr); }
+  } reset_observer;
   std::vector<Tensor> ins32 = make_inputs(c, DType::F32);
   for (size_t i = 0; i < ins32.size(); ++i)
     if (c.inputs[i].grad) ins32[i].set_requires_grad(true);
@@ -286,6 +333,10 @@ void check_op(const OpCase& c) {
     if (c.inputs[i].grad)
       check_close(ins32[i].grad(), ins[i].grad(), c.f32_grad_tol, Tol::Relative,
                   "f32 vs f64 gradient of input " + std::to_string(i), c.f32_grad_floor);
+  for (const std::string& op : no_cuda) {
+    INFO("op '" << op << "' has no cuda implementation (DOCBERT_NO_CUDA in its OpImpl)");
+    CHECK(no_cuda.empty());
+  }
 }
 
 }  // namespace docbert::test

@@ -2,7 +2,9 @@
 // autograd wrapper.
 #include "engine/ops/attention.h"
 
+#include "engine/autocast.h"
 #include "engine/autograd.h"
+#include "engine/ops/cast.h"
 #include "engine/ops/dispatch.h"
 #include "engine/ops/math.h"
 #include "engine/parallel.h"
@@ -165,6 +167,12 @@ Tensor self_attention(const Tensor& qkv, const Tensor& mask_add, int64_t num_hea
   const char* op = "self_attention";
   check_dim(op, "qkv", qkv, 3);
   const OpTarget at = check_float_operands(op, {{"qkv", qkv}, {"mask_add", mask_add, true}});
+  if (autocast_dtype() != DType::F32 && at.device == Device::CUDA && at.dtype == DType::F32) {
+    const DType t = autocast_dtype();
+    return cast(self_attention(cast(qkv, t), mask_add.defined() ? cast(mask_add, t) : Tensor(), num_heads, dropout_p,
+                               seed, offset, training),
+                DType::F32);
+  }
   DOCBERT_CHECK(num_heads >= 1, "{}: num_heads must be >= 1, got {}", op, num_heads);
   const int64_t B = qkv.size(0), T = qkv.size(1), C3 = qkv.size(2);
   DOCBERT_CHECK(C3 % (3 * num_heads) == 0, "{}: 'qkv' last dim must be 3*C with C a multiple of num_heads={}, got {}",

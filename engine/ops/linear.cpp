@@ -2,7 +2,9 @@
 // row-major buffers), then the autograd wrappers.
 #include "engine/ops/linear.h"
 
+#include "engine/autocast.h"
 #include "engine/autograd.h"
+#include "engine/ops/cast.h"
 #include "engine/ops/dispatch.h"
 #include "engine/ops/math.h"
 #include "engine/parallel.h"
@@ -145,6 +147,10 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   const char* op = "linear";
   check_dim(op, "weight", weight, 2);
   const OpTarget at = check_float_operands(op, {{"x", x}, {"weight", weight}, {"bias", bias, true}});
+  if (autocast_dtype() != DType::F32 && at.device == Device::CUDA && at.dtype == DType::F32) {
+    const DType t = autocast_dtype();
+    return cast(linear(cast(x, t), cast(weight, t), bias.defined() ? cast(bias, t) : Tensor()), DType::F32);
+  }
   DOCBERT_CHECK(x.dim() >= 1 && x.size(-1) == weight.size(1),
                 "linear: shape mismatch: the last dim of 'x' {} must equal IN of 'weight' (OUT,IN) {}",
                 shape_str(x.shape()), shape_str(weight.shape()));

@@ -1,8 +1,9 @@
 #include "models/bert/bert.h"
 
-#include "engine/autograd.h"
 #include "base/file_io.h"
+#include "engine/autograd.h"
 #include "engine/ops.h"
+#include "models/save_weights.h"
 
 #include <filesystem>
 #include <limits>
@@ -98,8 +99,13 @@ BertModel BertModel::from_pretrained(const std::string& dir, LoadReport* report,
 void BertModel::save_pretrained(const std::string& dir) const {
   std::filesystem::create_directories(dir);
   write_file_atomic(dir + "/config.json", config_.to_json(), "model config");
-  // transformers refuses safetensors files whose metadata lacks format "pt".
-  save_safetensors(dir + "/model.safetensors", params_.all(), {{"format", "pt"}});
+  save_weights(dir + "/model.safetensors", params_);
+}
+
+void BertModel::to(Device device) {
+  DOCBERT_CHECK(device == Device::CPU || dtype_ == DType::F32,
+                "BertModel::to: {} models stay on the cpu (cuda computes in f32)", dtype_name(dtype_));
+  params_.to(device);
 }
 
 Tensor BertModel::layer_forward(const Layer& l, const Tensor& x, const Tensor& mask_add, bool training,
@@ -139,6 +145,7 @@ BertOutput BertModel::forward(const Tensor& ids, const Tensor& token_type_ids, c
   if (attention_mask.defined()) {
     DOCBERT_CHECK(attention_mask.shape() == ids.shape(), "{}: 'attention_mask' is {} but 'ids' is {}", op,
                   shape_str(attention_mask.shape()), shape_str(ids.shape()));
+    // Built on the host from the checked values, then uploaded (B*T values: no device kernel needed).
     const std::vector<int64_t> keep = read_indices(op, "attention_mask", attention_mask, 0, 2);
     mask_add = Tensor::empty({B, T}, dtype_);
     dispatch_float(dtype_, op, [&](auto zero) {
@@ -146,6 +153,8 @@ BertOutput BertModel::forward(const Tensor& ids, const Tensor& token_type_ids, c
       F* m = mask_add.data<F>();
       for (size_t i = 0; i < keep.size(); ++i) m[i] = keep[i] ? F(0) : std::numeric_limits<F>::lowest();
     });
+    const Device device = this->device();
+    if (device != Device::CPU) mask_add = mask_add.to(device);
   }
 
   // embeddings, summed in HF's order: (word + token type) + position

@@ -7,6 +7,10 @@
 // three separate parameters; forward() stacks them into the (3C, C) weight the fused self_attention op wants
 // (a copy of 3C*C weights per layer and call, small next to the (B*T, C) x (C, 3C) GEMM it feeds), so there
 // is no name or layout mapping to keep in sync between the registry and checkpoints.
+//
+// Devices: a model is built and loaded on the host, then moved once with to(device); forward() computes where the
+// parameters are and takes its index inputs (ids, token types, mask) on the host or on that device. A model on
+// CUDA is f32 (the CUDA ops compute in f32, never f64).
 #pragma once
 
 #include "engine/parameters.h"
@@ -47,8 +51,15 @@ class BertModel {
   //   dtype   of the parameters; the file's F32/F16/BF16/F64 tensors are converted
   static BertModel from_pretrained(const std::string& dir, LoadReport* report = nullptr, DType dtype = DType::F32);
   // Writes dir/config.json and dir/model.safetensors (HF names, no prefix, each tensor in its own dtype); the
-  // folder is created when missing. transformers' BertModel.from_pretrained(dir) reads it back.
+  // folder is created when missing. transformers' BertModel.from_pretrained(dir) reads it back. Works from any
+  // device (the weights are copied to the host for writing); load on the host, then to(device).
   void save_pretrained(const std::string& dir) const;
+
+  // Moves every parameter to `device` in place (ParameterRegistry::to): the handles the model and its callers hold
+  // follow, gradients are dropped; a no-op when they are there already. An f64 model cannot go to CUDA (error).
+  void to(Device device);
+  // Where the parameters are, hence where forward() computes.
+  Device device() const { return params_.device(); }
 
   // The encoder.
   //   ids             (B, T) i32/i64 token ids in [0, V); 1 <= T <= max_position_embeddings
@@ -56,11 +67,13 @@ class BertModel {
   //   attention_mask  (B, T) i32/i64 of 1 (real token) and 0 (padding), or undefined for all ones. It becomes
   //                   the additive key mask (1 - m) * lowest(dtype), as HF (torch.finfo(dtype).min); for any
   //                   query row with one real key the softmax is then the same as with BERT's original
-  //                   -10000: exp of either underflows to exactly 0, so padding contributes nothing.
+  //                   -10000: exp of either underflows to exactly 0, so padding contributes nothing. The mask is
+  //                   built on the host (B*T values) and uploaded to device().
   //   training        applies dropout (embeddings, attention probabilities, both sub-layer outputs)
   //   rng             dropout stream, required when training: each dropout call reserves its own counters with
   //                   rng->take(numel), so consecutive steps never reuse a mask. Untouched when not training.
-  // Positions are 0..T-1. Differentiable in every parameter.
+  // Each index tensor may be on the host or on device(). Positions are 0..T-1. The outputs are on device().
+  // Differentiable in every parameter.
   BertOutput forward(const Tensor& ids, const Tensor& token_type_ids = Tensor(),
                      const Tensor& attention_mask = Tensor(), bool training = false, RngStream* rng = nullptr) const;
 

@@ -3,6 +3,8 @@
 #include "base/file_io.h"
 #include "base/json_io.h"
 #include "engine/ops.h"
+#include "models/save_weights.h"
+#include "models/task_loss.h"
 
 #include <nlohmann/json.hpp>
 
@@ -160,8 +162,7 @@ BertClassifier BertClassifier::from_pretrained(const std::string& dir, Classifie
 
 void BertClassifier::save_pretrained(const std::string& dir) const {
   std::filesystem::create_directories(dir);
-  // transformers refuses safetensors files whose metadata lacks format "pt".
-  save_safetensors(dir + "/model.safetensors", params_.all(), {{"format", "pt"}});
+  save_weights(dir + "/model.safetensors", params_);
   json j = json::parse(config().to_json());
   j["architectures"] = {"BertForSequenceClassification"};
   json id2label = json::object(), label2id = json::object();
@@ -177,6 +178,11 @@ void BertClassifier::save_pretrained(const std::string& dir) const {
   write_file_atomic(dir + "/config.json", j.dump(2) + "\n", "model config");
 }
 
+void BertClassifier::to(Device device) {
+  bert_.to(device);    // checks the dtype; moves the registry's "bert." entries, which are the same tensors
+  params_.to(device);  // then only the head is left to move
+}
+
 Tensor BertClassifier::forward(const Tensor& ids, const Tensor& token_type_ids, const Tensor& attention_mask,
                                bool training, RngStream* rng) const {
   Tensor pooled = bert_.forward(ids, token_type_ids, attention_mask, training, rng).pooled;  // (B,C)
@@ -186,17 +192,7 @@ Tensor BertClassifier::forward(const Tensor& ids, const Tensor& token_type_ids, 
 }
 
 Tensor BertClassifier::loss(const Tensor& logits, const Tensor& labels) const {
-  const bool float_labels = labels.defined() && dtype_is_float(labels.dtype());
-  if (problem_ == ProblemType::SingleLabel) {
-    DOCBERT_CHECK(!float_labels,
-                  "BertClassifier::loss: single_label_classification takes (B) integer class indices, got {} {}",
-                  dtype_name(labels.dtype()), shape_str(labels.shape()));
-    return cross_entropy(logits, labels);
-  }
-  DOCBERT_CHECK(float_labels,
-                "BertClassifier::loss: multi_label_classification takes (B, K) float multi-hot labels, got {}",
-                labels.defined() ? dtype_name(labels.dtype()) : "undefined");
-  return bce_with_logits(logits, labels);
+  return task_loss(problem_, logits, labels);
 }
 
 }  // namespace docbert::bert

@@ -65,20 +65,27 @@ class BertClassifier {
   // and then dir/config.json (the encoder config with "architectures": ["BertForSequenceClassification"],
   // id2label, label2id, num_labels, problem_type and classifier_dropout). The folder is created when missing and
   // other files in it are kept; each file is written to a temporary name and renamed over the old one, so neither
-  // is ever half-written.
+  // is ever half-written. Works from any device (the weights are copied to the host for writing); the documented
+  // path back is from_pretrained on the host, then to(device).
   void save_pretrained(const std::string& dir) const;
+
+  // Moves the encoder and the head to `device` in place, as BertModel::to (handles follow, gradients are dropped,
+  // f64 stays on the cpu); a no-op when they are there already.
+  void to(Device device);
+  // Where the parameters are, hence where forward() and loss() compute.
+  Device device() const { return params_.device(); }
 
   // The logits.
   //   ids, token_type_ids, attention_mask, training, rng  as BertModel::forward: (B, T) ids, optional segment ids,
   //                   optional 1/0 padding mask; when training, dropout everywhere in the encoder and on the pooled
-  //                   output, drawing counters from rng (required then; untouched otherwise)
-  // Returns (B, K) logits in the model's dtype. Differentiable in every parameter.
+  //                   output, drawing counters from rng (required then; untouched otherwise); the index tensors
+  //                   on the host or on device()
+  // Returns (B, K) logits in the model's dtype on device(). Differentiable in every parameter.
   Tensor forward(const Tensor& ids, const Tensor& token_type_ids = Tensor(), const Tensor& attention_mask = Tensor(),
                  bool training = false, RngStream* rng = nullptr) const;
 
-  // The task loss, a scalar: cross_entropy(logits, labels) for SingleLabel, labels (B) i32/i64 class indices;
-  // bce_with_logits(logits, labels) for MultiLabel, labels (B, K) in the logits' dtype, multi-hot 0/1 (or soft
-  // targets in [0, 1]). Both are HF's losses for the same problem_type (means over B, resp. B*K).
+  // task_loss(problem_type(), logits, labels) (models/task_loss.h): cross-entropy over (B) class indices or BCE
+  // over (B, K) multi-hot labels, HF's losses for the same problem_type; labels on the host or on device().
   //   logits  (B, K) from forward()
   Tensor loss(const Tensor& logits, const Tensor& labels) const;
 

@@ -1,10 +1,12 @@
 #include "models/lstm_reg/lstm_reg.h"
 
-#include "engine/autograd.h"
 #include "base/file_io.h"
+#include "engine/autograd.h"
 #include "engine/ops.h"
 #include "engine/safetensors.h"
 #include "models/lstm_reg/embeddings_init.h"
+#include "models/save_weights.h"
+#include "models/task_loss.h"
 
 #include <fmt/ranges.h>
 
@@ -88,8 +90,14 @@ LstmReg LstmReg::from_pretrained(const std::string& dir, DType dtype) {
 
 void LstmReg::save_pretrained(const std::string& dir) const {
   std::filesystem::create_directories(dir);
-  save_safetensors(dir + "/model.safetensors", params_.all(), {{"format", "pt"}});
+  save_weights(dir + "/model.safetensors", params_);
   write_file_atomic(dir + "/config.json", config_.to_json(), "model config");
+}
+
+void LstmReg::to(Device device) {
+  DOCBERT_CHECK(device == Device::CPU || dtype_ == DType::F32,
+                "LstmReg::to: {} models stay on the cpu (cuda computes in f32)", dtype_name(dtype_));
+  params_.to(device);
 }
 
 Tensor LstmReg::embed(const Tensor& ids, bool training, RngStream* rng) const {
@@ -98,20 +106,23 @@ Tensor LstmReg::embed(const Tensor& ids, bool training, RngStream* rng) const {
   if (!training || p == 0) return x;
   DOCBERT_CHECK(rng, "LstmReg::embed: training needs a dropout RngStream");
   const int64_t V = config_.vocab_size, E = config_.embed_dim;
-  // One draw per word type, with the dropout op's mask convention: row_scale[v] is 0 or 1/(1-p).
+  // One draw per word type, with the dropout op's mask convention: row_scale[v] is 0 or 1/(1-p). Drawn on the host
+  // (the same Philox words as on a device), where the factors below are built.
   const Tensor row_scale =
       dropout(Tensor::full({V}, 1.0, dtype_), p, rng->seed, rng->take(static_cast<uint64_t>(V)), true);
   // hedwig multiplies the whole (V, E) table by the row mask and looks the ids up in the product; scaling each
   // looked-up vector by its word's factor gives the same values and the same table gradient (row v gets
   // row_scale[v] times the sum over its occurrences) at B*T*E instead of V*E work per batch.
+  const std::vector<int64_t> words = read_indices("LstmReg::embed", "ids", ids, 0, V);  // the host's copy
   Tensor factor = Tensor::empty(x.shape(), dtype_);
   dispatch_float(dtype_, "LstmReg::embed", [&](auto tag) {
     using T = decltype(tag);
     const T* s = row_scale.data<T>();
     T* f = factor.data<T>();
-    for (int64_t n = 0; n < ids.numel(); ++n) std::fill_n(f + n * E, E, s[index_at(ids, n)]);
+    for (size_t n = 0; n < words.size(); ++n) std::fill_n(f + static_cast<int64_t>(n) * E, E, s[words[n]]);
   });
-  return mul(x, factor);
+  const Device device = this->device();
+  return mul(x, device == Device::CPU ? factor : factor.to(device));
 }
 
 LstmRegOutput LstmReg::forward(const Tensor& ids, const Tensor& lengths, bool training, RngStream* rng) const {
@@ -144,25 +155,15 @@ LstmRegOutput LstmReg::forward(const Tensor& ids, const Tensor& lengths, bool tr
 }
 
 Tensor LstmReg::task_loss(const Tensor& logits, const Tensor& labels) const {
-  const bool float_labels = labels.defined() && dtype_is_float(labels.dtype());
-  if (config_.problem_type == ProblemType::SingleLabel) {
-    DOCBERT_CHECK(!float_labels,
-                  "LstmReg::task_loss: single_label_classification takes (B) integer class indices, got {} {}",
-                  dtype_name(labels.dtype()), shape_str(labels.shape()));
-    return cross_entropy(logits, labels);
-  }
-  DOCBERT_CHECK(float_labels,
-                "LstmReg::task_loss: multi_label_classification takes (B, K) float multi-hot labels, got {}",
-                labels.defined() ? dtype_name(labels.dtype()) : "undefined");
-  return bce_with_logits(logits, labels);
+  return docbert::task_loss(config_.problem_type, logits, labels);  // the member hides the free function
 }
 
 Tensor LstmReg::regularization(const LstmRegOutput& out) const {
-  Tensor total = Tensor::scalar(0, dtype_);
   const Tensor& h = out.rnn_out;
+  Tensor total = Tensor::scalar(0, dtype_, h.device());
   const int64_t T = h.size(1);
   if (config_.tar > 0 && T > 1) total = add(total, scale(mse(slice(h, 1, 1, T), slice(h, 1, 0, T - 1)), config_.tar));
-  if (config_.ar > 0) total = add(total, scale(mse(h, Tensor::zeros(h.shape(), h.dtype())), config_.ar));
+  if (config_.ar > 0) total = add(total, scale(mse(h, Tensor::zeros(h.shape(), h.dtype(), h.device())), config_.ar));
   return total;
 }
 

@@ -33,6 +33,10 @@
 //
 // A saved model is dir/config.json (LstmRegConfig) + dir/model.safetensors. The word vocabulary (or the WordPiece
 // vocab.txt) that gives the ids meaning is the trainer's business: it writes it beside these two files.
+//
+// Devices: a model is built, loaded and given its word vectors on the host, then moved once with to(device);
+// forward() computes where the parameters are and takes ids, lengths and labels on the host or on that device.
+// A model on CUDA is f32.
 #pragma once
 
 #include "engine/parameters.h"
@@ -68,8 +72,16 @@ class LstmReg {
   static LstmReg from_pretrained(const std::string& dir, DType dtype = DType::F32);
   // Writes dir/model.safetensors (params() as named, each in its own dtype, metadata format "pt") and then
   // dir/config.json; the folder is created when missing and its other files (the vocabulary) are kept. Each file
-  // is written to a temporary name and renamed, so neither is ever half-written.
+  // is written to a temporary name and renamed, so neither is ever half-written. Works from any device (the
+  // weights are copied to the host for writing).
   void save_pretrained(const std::string& dir) const;
+
+  // Moves every parameter to `device` in place (ParameterRegistry::to): the handles the model and its callers hold
+  // (embeddings() included) follow, gradients are dropped; a no-op when they are there already. An f64 model cannot
+  // go to CUDA (error).
+  void to(Device device);
+  // Where the parameters are, hence where forward() and the losses compute.
+  Device device() const { return params_.device(); }
 
   // The logits and the BiLSTM outputs. Differentiable in every parameter (embed.weight unless frozen).
   //   ids       (B, T) i32/i64 word ids in [0, V); positions t >= lengths[b] are padding and never read by the
@@ -78,21 +90,23 @@ class LstmReg {
   //   training  applies the word-type dropout, DropConnect and the classifier dropout, drawing from rng in the
   //             order given at the top of this file; false (evaluation) makes all three the identity
   //   rng       required when training, untouched otherwise
+  // ids and lengths may be on the host or on device(); the outputs are on device().
   LstmRegOutput forward(const Tensor& ids, const Tensor& lengths, bool training = false,
                         RngStream* rng = nullptr) const;
 
   // The word vectors of the ids, as forward() feeds them to the LSTM: embed.weight's rows, and when training with
   // embed_droprate p > 0 hedwig's embedded_dropout: one keep/drop draw per vocabulary row (word type), shared by
-  // every occurrence of the word in the batch, kept rows scaled by 1/(1-p). Frozen tables are dropped too.
-  //   ids       (N...) i32/i64 in [0, V)
+  // every occurrence of the word in the batch, kept rows scaled by 1/(1-p). Frozen tables are dropped too. The
+  // per-token factors are built on the host (they need the ids there) and uploaded to device().
+  //   ids       (N...) i32/i64 in [0, V), on the host or on device()
   //   training  false: the plain lookup
   //   rng       required when training (reserves V counters), untouched otherwise
   // Returns (N..., E).
   Tensor embed(const Tensor& ids, bool training = false, RngStream* rng = nullptr) const;
 
-  // The task loss, a scalar: cross_entropy for SingleLabel, labels (B) i32/i64 class indices (hedwig's trainer
-  // takes the argmax of its one-hot rows, the same thing); bce_with_logits for MultiLabel, labels (B, K) in the
-  // logits' dtype, 0/1 or soft targets in [0, 1]. Means over B, resp. B*K.
+  // task_loss(config().problem_type, logits, labels) (models/task_loss.h): cross-entropy over (B) class indices
+  // (hedwig's trainer takes the argmax of its one-hot rows, the same thing) or BCE over (B, K) multi-hot labels;
+  // labels on the host or on device().
   //   logits  (B, K) from forward()
   Tensor task_loss(const Tensor& logits, const Tensor& labels) const;
   // tar * mean over (B, T'-1, D*H) of (h[:, t+1] - h[:, t])^2 + ar * mean over (B, T', D*H) of h^2, with

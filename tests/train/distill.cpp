@@ -157,8 +157,7 @@ TEST_CASE("soft targets: computed once, then read from the cache; any stale or d
     std::vector<std::string> rev_ids(f.document_ids.rbegin(), f.document_ids.rend());
     const int64_t k = 90;
     Tensor rev = Tensor::zeros({12, k});
-    for (int64_t i = 0; i < 12; ++i)
-      std::copy_n(f.logits.data<float>() + (11 - i) * k, k, rev.data<float>() + i * k);
+    for (int64_t i = 0; i < 12; ++i) std::copy_n(f.logits.data<float>() + (11 - i) * k, k, rev.data<float>() + i * k);
     f.logits = rev;
     f.document_ids = rev_ids;
     f.metadata.clear();
@@ -168,8 +167,8 @@ TEST_CASE("soft targets: computed once, then read from the cache; any stale or d
     CHECK(values(read) == values(first.logits));
     std::vector<std::string> missing = ids;
     missing[3] = "reuters-nowhere";
-    CHECK_THROWS_WITH(train::soft_targets_from_file(dir.file("elsewhere.safetensors"), missing,
-                                                    reuters().label_names, reuters().problem_type),
+    CHECK_THROWS_WITH(train::soft_targets_from_file(dir.file("elsewhere.safetensors"), missing, reuters().label_names,
+                                                    reuters().problem_type),
                       Catch::Contains("no logits for transfer document 'reuters-nowhere'"));
     CHECK_THROWS_WITH(train::soft_targets_from_file(dir.file("elsewhere.safetensors"), ids, reuters().label_names,
                                                     ProblemType::SingleLabel),
@@ -180,10 +179,33 @@ TEST_CASE("soft targets: computed once, then read from the cache; any stale or d
 // A small distillation from a random tiny teacher: 48 documents + 1 augmented copy each, batch 16: 6 steps per epoch.
 std::vector<std::string> small_distill(const std::string& teacher_dir, const std::string& cache,
                                        const std::string& out) {
-  return {"--data", test::shared_data("reuters21578"), "--teacher", teacher_dir, "--cache-dir", cache,
-          "--max-train-docs", "48", "--max-eval-docs", "24", "--augment-copies", "1", "--hidden", "8",
-          "--embed-dim", "8", "--max-tokens", "40", "--batch-size", "16", "--epochs", "2", "--log-every", "1",
-          "--no-progress", "--output-dir", out};
+  return {"--data",
+          test::shared_data("reuters21578"),
+          "--teacher",
+          teacher_dir,
+          "--cache-dir",
+          cache,
+          "--max-train-docs",
+          "48",
+          "--max-eval-docs",
+          "24",
+          "--augment-copies",
+          "1",
+          "--hidden",
+          "8",
+          "--embed-dim",
+          "8",
+          "--max-tokens",
+          "40",
+          "--batch-size",
+          "16",
+          "--epochs",
+          "2",
+          "--log-every",
+          "1",
+          "--no-progress",
+          "--output-dir",
+          out};
 }
 
 TEST_CASE("distill_student: a resumed run equals an uninterrupted one", "[distill][resume]") {
@@ -232,14 +254,66 @@ TEST_CASE("distill_student: a resumed run equals an uninterrupted one", "[distil
 TEST_CASE("distill_student: without a teacher it is LSTM_reg at batch 32 on the training documents alone",
           "[distill]") {
   test::ScratchDir dir;
-  const json r = student({"--data", test::shared_data("reuters21578"), "--max-train-docs", "40", "--max-eval-docs",
-                          "16", "--hidden", "8", "--embed-dim", "8", "--epochs", "1", "--no-progress",
-                          "--output-dir", dir.file("run")});
+  const json r =
+      student({"--data", test::shared_data("reuters21578"), "--max-train-docs", "40", "--max-eval-docs", "16",
+               "--hidden", "8", "--embed-dim", "8", "--epochs", "1", "--no-progress", "--output-dir", dir.file("run")});
   CHECK(r.at("transfer_documents") == 40);
   CHECK(r.at("distill_weight") == 0.0);
   CHECK(r.at("batch_size") == 32);
   CHECK(r.at("soft_targets").is_null());
   CHECK(r.at("steps") == 2);
+}
+
+// --lr 1e300: the first Adam step sends the weights to infinity and every later loss is NaN (3 steps per epoch).
+TEST_CASE("distill_student: a diverging run stops with an error, keeps its checkpoints and no NaN model",
+          "[distill][diverge]") {
+  test::ScratchDir dir;
+  const std::string out = dir.file("run");
+  CHECK_THROWS_WITH(student({"--data",
+                             test::shared_data("reuters21578"),
+                             "--max-train-docs",
+                             "48",
+                             "--max-eval-docs",
+                             "24",
+                             "--hidden",
+                             "8",
+                             "--embed-dim",
+                             "8",
+                             "--max-tokens",
+                             "40",
+                             "--batch-size",
+                             "16",
+                             "--epochs",
+                             "2",
+                             "--log-every",
+                             "1",
+                             "--lr",
+                             "1e300",
+                             "--max-nonfinite-steps",
+                             "3",
+                             "--no-progress",
+                             "--output-dir",
+                             out}),
+                    Catch::Contains("step 4: the loss or its gradient was not finite for 3 steps in a row") &&
+                        Catch::Contains("at step 1") &&
+                        Catch::Contains("the last checkpoint is " + out + "/checkpoint-3") &&
+                        Catch::Contains("Try a lower --lr (this run: 1e+300)"));
+  // Epoch 1's dev loss (the averaged weights') was NaN: nothing became best/, and nothing was scored.
+  CHECK_FALSE(fs::exists(out + "/best"));
+  CHECK_FALSE(fs::exists(out + "/results.json"));
+  const auto checkpoints = train::list_checkpoints(out);
+  REQUIRE(checkpoints.size() == 1);
+  CHECK(checkpoints[0].first == 3);
+  std::vector<json> train_records;
+  for (const json& r : test::log_records(out))
+    if (r.at("split") == "train") train_records.push_back(r);
+  REQUIRE(train_records.size() == 4);
+  for (int64_t i = 0; i < 4; ++i) {
+    INFO(train_records[static_cast<size_t>(i)].dump());
+    CHECK(train_records[static_cast<size_t>(i)].at("step") == i + 1);
+    CHECK(train_records[static_cast<size_t>(i)].at("skipped_steps") == i);
+    CHECK(train_records[static_cast<size_t>(i)].at("loss").is_null() == (i >= 1));
+  }
 }
 
 TEST_CASE("distill_student: bad input fails clearly", "[distill][bad-input]") {
@@ -282,22 +356,39 @@ TEST_CASE("distillation from a fine-tuned MiniLM beats the same student without 
           "[.e2e-pretrained]") {
   test::ScratchDir dir;
   const std::string data = test::shared_data("reuters21578");
-  const json t = teacher({"--data", data, "--model", test::pretrained_dir(), "--max-train-docs", "400",
-                          "--max-eval-docs", "300", "--max-seq-length", "64", "--epochs", "3", "--lr", "1e-4",
-                          "--adam-eps", "1e-8", "--head-bias-init", "prior", "--no-progress", "--output-dir",
+  const json t = teacher({"--data",
+                          data,
+                          "--model",
+                          test::pretrained_dir(),
+                          "--max-train-docs",
+                          "400",
+                          "--max-eval-docs",
+                          "300",
+                          "--max-seq-length",
+                          "64",
+                          "--epochs",
+                          "3",
+                          "--lr",
+                          "1e-4",
+                          "--adam-eps",
+                          "1e-8",
+                          "--head-bias-init",
+                          "prior",
+                          "--no-progress",
+                          "--output-dir",
                           dir.file("teacher")});
   const double teacher_f1 = t.at("test").at("micro_f1").get<double>();
-  const std::vector<std::string> common = {"--data", data, "--max-train-docs", "400", "--max-eval-docs", "300",
-                                           "--hidden", "64", "--embed-dim", "64", "--max-tokens", "128",
-                                           "--epochs", "10", "--batch-size", "16", "--no-progress"};
+  const std::vector<std::string> common = {"--data",   data, "--max-train-docs", "400", "--max-eval-docs", "300",
+                                           "--hidden", "64", "--embed-dim",      "64",  "--max-tokens",    "128",
+                                           "--epochs", "10", "--batch-size",     "16",  "--no-progress"};
   auto with = [&](std::vector<std::string> extra) {
     std::vector<std::string> a = common;
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
   };
   const json base = student(with({"--output-dir", dir.file("lstm")}));
-  const json kd = student(with({"--teacher", dir.file("teacher/best"), "--cache-dir", dir.file("cache"),
-                                "--output-dir", dir.file("kd")}));
+  const json kd = student(
+      with({"--teacher", dir.file("teacher/best"), "--cache-dir", dir.file("cache"), "--output-dir", dir.file("kd")}));
   const double base_f1 = base.at("test").at("micro_f1").get<double>();
   const double kd_f1 = kd.at("test").at("micro_f1").get<double>();
   INFO("test micro-F1: teacher " << teacher_f1 << ", LSTM_reg " << base_f1 << ", KD-LSTM_reg " << kd_f1);

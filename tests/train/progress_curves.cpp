@@ -281,6 +281,15 @@ TEST_CASE("curves: one point and flat series get a centred, labelled range", "[c
   CHECK(svg.find(">2</text>") != std::string::npos);
 }
 
+// A diverging run's one finite dev loss can be a huge whole number: +-1 around it would round away and ask for
+// 1e35 ticks.
+TEST_CASE("curves: one huge value gets a range that does not round away", "[curves]") {
+  const std::string svg = curves_svg({{"loss", "epoch", "loss", {{"dev loss", {1}, {1.15e35}}}}});
+  CHECK(well_formed(svg));
+  CHECK(polyline_points(svg) == std::vector<std::string>{"264.0,172.0"});
+  CHECK(std::count(svg.begin(), svg.end(), '\n') < 100);
+}
+
 TEST_CASE("curves: write_curves_svg writes atomically", "[curves]") {
   const docbert::test::ScratchDir dir;
   const std::string path = dir.file("curves.svg");

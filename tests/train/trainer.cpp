@@ -1,21 +1,25 @@
 // The teacher's trainer end to end on real Reuters slices: an interrupted and resumed run equals an uninterrupted
 // one, bad input fails before anything is overwritten, and a tiny random-init BERT learns more than the majority
 // label.
+#include "train/teacher/trainer.h"
 #include "base/file_io.h"
 #include "engine/tensor.h"
 #include "tests/test_support.h"
 #include "tests/train/tool_runs.h"
 #include "train/common/checkpoint.h"
 #include "train/common/metrics.h"
+#include "train/common/train_loop.h"
 #include "train/data/load_dataset.h"
 #include "train/teacher/options.h"
-#include "train/teacher/trainer.h"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <map>
 
 using namespace docbert;
@@ -36,9 +40,29 @@ const std::string& vocab() {
 
 // A small, fast Reuters run: the first train/eval documents, 32 tokens, tiny BERT.
 std::vector<std::string> small_run(const std::string& out_dir) {
-  return {"--data", test::shared_data("reuters21578"), "--arch", "tiny", "--vocab", vocab(), "--max-train-docs",
-          "48", "--max-eval-docs", "24", "--max-seq-length", "32", "--batch-size", "8", "--epochs", "2",
-          "--lr", "1e-3", "--log-every", "1", "--no-progress", "--output-dir", out_dir};
+  return {"--data",
+          test::shared_data("reuters21578"),
+          "--arch",
+          "tiny",
+          "--vocab",
+          vocab(),
+          "--max-train-docs",
+          "48",
+          "--max-eval-docs",
+          "24",
+          "--max-seq-length",
+          "32",
+          "--batch-size",
+          "8",
+          "--epochs",
+          "2",
+          "--lr",
+          "1e-3",
+          "--log-every",
+          "1",
+          "--no-progress",
+          "--output-dir",
+          out_dir};
 }
 
 // args with flag set to value (replaced when present, appended otherwise: CLI11 refuses a repeated option).
@@ -106,6 +130,73 @@ TEST_CASE("resuming with a setting that changes the result is refused", "[traine
                                 Catch::Contains("--lr: checkpoint '0.001', now '5e-4'"));
 }
 
+TEST_CASE("a model whose dev loss is not finite is never the best", "[trainer][diverge]") {
+  train::TrainState st;
+  const json m = {{"accuracy", 0.5}, {"micro_f1", 0.5}, {"loss", 0.7}};
+  CHECK(train::improves(st, m, ProblemType::MultiLabel));
+  for (double loss : {std::nan(""), std::numeric_limits<double>::infinity()}) {
+    json bad = m;
+    bad["loss"] = loss;
+    CHECK_FALSE(train::improves(st, bad, ProblemType::MultiLabel));
+    CHECK_FALSE(train::improves(st, bad, ProblemType::SingleLabel));
+  }
+  st.best = 0.6;
+  CHECK_FALSE(train::improves(st, m, ProblemType::MultiLabel));
+}
+
+TEST_CASE("a trainer state written before the divergence fields existed still loads", "[trainer][resume]") {
+  json j = train::TrainState{};
+  j["step"] = 7;
+  for (const char* key : {"nonfinite_streak", "last_finite_step", "last_finite_loss"}) j.erase(key);
+  const train::TrainState st = train::state_from_json(j, "trainer_state.json");
+  CHECK(st.step == 7);
+  CHECK(st.nonfinite_streak == 0);
+  CHECK(st.last_finite_step == 0);
+  CHECK_THROWS_WITH(train::state_from_json(json{{"step", "seven"}}, "x/trainer_state.json"),
+                    Catch::Contains("x/trainer_state.json: bad trainer state"));
+}
+
+// --lr 1e6 on the small run: steps 1-4 update, from step 5 on every loss is NaN (6 steps per epoch).
+TEST_CASE("a diverging run stops with an error, keeps its checkpoints and no NaN model", "[trainer][diverge]") {
+  test::ScratchDir dir;
+  const std::string out = dir.file("run");
+  const auto diverging = with(small_run(out), "--lr", "1e6");
+
+  SECTION("--max-nonfinite-steps 3: the third skipped step in a row ends the run") {
+    CHECK_THROWS_WITH(run(with(diverging, "--max-nonfinite-steps", "3")),
+                      Catch::Contains("step 7: the loss or its gradient was not finite for 3 steps in a row") &&
+                          Catch::Contains("the last finite loss was") && Catch::Contains("at step 4") &&
+                          Catch::Contains("the last checkpoint is " + out + "/checkpoint-6") &&
+                          Catch::Contains("Try a lower --lr (this run: 1e+06)") && Catch::Contains("--max-grad-norm"));
+    // Epoch 1's dev loss was NaN: nothing became best/, and nothing was scored.
+    CHECK_FALSE(fs::exists(out + "/best"));
+    CHECK_FALSE(fs::exists(out + "/results.json"));
+    // The checkpoint at epoch 1's end stays; the diverged state at step 7 is not saved.
+    const auto checkpoints = train::list_checkpoints(out);
+    REQUIRE(checkpoints.size() == 1);
+    CHECK(checkpoints[0].first == 6);
+    // The log records every step, the skipped ones with a null loss and the running count.
+    std::vector<json> train_records;
+    for (const json& r : test::log_records(out))
+      if (r.at("split") == "train") train_records.push_back(r);
+    REQUIRE(train_records.size() == 7);
+    for (int64_t i = 0; i < 7; ++i) {
+      INFO(train_records[static_cast<size_t>(i)].dump());
+      CHECK(train_records[static_cast<size_t>(i)].at("step") == i + 1);
+      CHECK(train_records[static_cast<size_t>(i)].at("skipped_steps") == std::max<int64_t>(0, i - 3));
+      CHECK(train_records[static_cast<size_t>(i)].at("loss").is_null() == (i >= 4));
+    }
+  }
+  SECTION("--max-nonfinite-steps 0: the run goes on, and without a finite evaluation it fails at the end") {
+    CHECK_THROWS_WITH(run(with(diverging, "--max-nonfinite-steps", "0")),
+                      Catch::Contains("no dev evaluation had a finite loss (2 evaluations, 8 of 12 steps skipped") &&
+                          Catch::Contains("no model was kept as best/") && Catch::Contains("Try a lower --lr"));
+    CHECK_FALSE(fs::exists(out + "/best"));
+    CHECK_FALSE(fs::exists(out + "/results.json"));
+    CHECK(train::list_checkpoints(out).back().first == 12);
+  }
+}
+
 // The majority-label baseline's micro-F1: the most frequent label among the first `n_train` training documents,
 // predicted for each of the first `n_dev` dev documents (single-label: it is the accuracy).
 static double majority_baseline(const data::Dataset& ds, int64_t n_train, int64_t n_dev) {
@@ -135,9 +226,29 @@ static double majority_baseline(const data::Dataset& ds, int64_t n_train, int64_
 TEST_CASE("a tiny BERT trained on R8 beats the majority label on dev", "[.e2e]") {
   test::ScratchDir dir;
   const std::string out = dir.file("run");
-  const json r = run({"--data", test::shared_data("r8-r52"), "--format", "r8", "--arch", "tiny", "--vocab", vocab(),
-                      "--max-train-docs", "1000", "--max-eval-docs", "400", "--max-seq-length", "64", "--batch-size",
-                      "16", "--epochs", "6", "--lr", "5e-4", "--no-progress", "--output-dir", out});
+  const json r = run({"--data",
+                      test::shared_data("r8-r52"),
+                      "--format",
+                      "r8",
+                      "--arch",
+                      "tiny",
+                      "--vocab",
+                      vocab(),
+                      "--max-train-docs",
+                      "1000",
+                      "--max-eval-docs",
+                      "400",
+                      "--max-seq-length",
+                      "64",
+                      "--batch-size",
+                      "16",
+                      "--epochs",
+                      "6",
+                      "--lr",
+                      "5e-4",
+                      "--no-progress",
+                      "--output-dir",
+                      out});
   const data::Dataset ds = data::load_dataset(test::shared_data("r8-r52"), data::Format::R8, {});
   const double baseline = majority_baseline(ds, 1000, 400);
   const double f1 = r.at("dev").at("micro_f1").get<double>();
@@ -168,8 +279,8 @@ TEST_CASE("bad input fails clearly and overwrites nothing", "[trainer][bad-input
     CHECK_THROWS_WITH(run(b), Catch::Contains("cannot create it"));
   }
   SECTION("a missing model folder") {
-    CHECK_THROWS_WITH(run({"--data", test::shared_data("reuters21578"), "--model", dir.file("nowhere"),
-                           "--output-dir", dir.file("other")}),
+    CHECK_THROWS_WITH(run({"--data", test::shared_data("reuters21578"), "--model", dir.file("nowhere"), "--output-dir",
+                           dir.file("other")}),
                       Catch::Contains(dir.file("nowhere")));
   }
   SECTION("a vocabulary that does not match the checkpoint's config") {
@@ -177,8 +288,8 @@ TEST_CASE("bad input fails clearly and overwrites nothing", "[trainer][bad-input
     fs::create_directories(model);
     for (const char* f : {"config.json", "model.safetensors"}) fs::copy_file(out + "/best/" + f, model + "/" + f);
     dir.write("model/vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\n");
-    CHECK_THROWS_WITH(run({"--data", test::shared_data("reuters21578"), "--model", model, "--eval-only",
-                           "--output-dir", dir.file("eval")}),
+    CHECK_THROWS_WITH(run({"--data", test::shared_data("reuters21578"), "--model", model, "--eval-only", "--output-dir",
+                           dir.file("eval")}),
                       Catch::Contains("vocab.txt has 6 tokens but config.json's vocab_size is 30522"));
   }
   SECTION("a saved teacher whose labels are not the dataset's") {
@@ -189,8 +300,10 @@ TEST_CASE("bad input fails clearly and overwrites nothing", "[trainer][bad-input
   SECTION("a saved teacher that does not know the dataset's labels") {
     for (const char* split : {"train", "dev", "test"})
       dir.write(std::string("other-labels/") + split + ".jsonl",
-                R"({"text": "wheat exports fell", "labels": ["grain", "weather"]})" "\n"
-                R"({"text": "the bank raised rates", "labels": ["interest", "politics"]})" "\n");
+                R"({"text": "wheat exports fell", "labels": ["grain", "weather"]})"
+                "\n"
+                R"({"text": "the bank raised rates", "labels": ["interest", "politics"]})"
+                "\n");
     CHECK_THROWS_WITH(run({"--data", dir.file("other-labels"), "--format", "jsonl", "--problem-type", "multi",
                            "--model", out + "/best", "--eval-only", "--output-dir", dir.file("eval")}),
                       Catch::Contains("the model does not know 2 label(s) of the dataset: politics, weather"));

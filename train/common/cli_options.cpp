@@ -9,7 +9,8 @@ namespace docbert::train {
 
 void enable_config_file(CLI::App& app) {
   app.option_defaults()->always_capture_default();
-  app.set_config("--config", "", "TOML/INI file of these options (name = value); command-line flags override it, "
+  app.set_config("--config", "",
+                 "TOML/INI file of these options (name = value); command-line flags override it, "
                  "unknown keys are errors");
   app.allow_config_extras(CLI::config_extras_mode::error);
 }
@@ -35,7 +36,6 @@ void add_data_options(CLI::App& app, DataOptions& o) {
   app.add_option("--max-eval-docs", o.max_eval_docs, "Use only the first N dev and N test documents (0: all)")
       ->check(CLI::NonNegativeNumber)
       ->group(data);
-
 }
 
 void add_placement_options(CLI::App& app, RunOptions& o, const std::string& device_help) {
@@ -66,6 +66,11 @@ void add_run_options(CLI::App& app, RunOptions& o, const std::string& outputs) {
       ->group(run);
   app.add_option("--stop-after-steps", o.stop_after_steps,
                  "Write a checkpoint and exit after this optimizer step, as if interrupted (to test --resume)")
+      ->check(CLI::NonNegativeNumber)
+      ->group(run);
+  app.add_option("--max-nonfinite-steps", o.max_nonfinite_steps,
+                 "A step whose loss or gradient is not finite (NaN, inf) is skipped; after this many in a row the run "
+                 "stops with an error, keeping the checkpoints written before (0: never stop)")
       ->check(CLI::NonNegativeNumber)
       ->group(run);
 }

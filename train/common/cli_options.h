@@ -24,16 +24,17 @@ struct DataOptions {
 
 // Where a run writes, how it checkpoints and resumes, and where it runs.
 struct RunOptions {
-  std::string output_dir;          // the caller sets its tool's default before add_run_options
-  std::string resume;              // "" (new run), "auto" (latest checkpoint in --output-dir) or a checkpoint dir
-  int64_t log_every = 20;          // optimizer steps between train log lines
-  int64_t save_every = 0;          // optimizer steps between checkpoints; 0 = at the end of every epoch
-  int64_t keep_last = 2;           // checkpoints kept (older ones are deleted after a newer one is complete)
+  std::string output_dir;  // the caller sets its tool's default before add_run_options
+  std::string resume;      // "" (new run), "auto" (latest checkpoint in --output-dir) or a checkpoint dir
+  int64_t log_every = 20;  // optimizer steps between train log lines
+  int64_t save_every = 0;  // optimizer steps between checkpoints; 0 = at the end of every epoch
+  int64_t keep_last = 2;   // checkpoints kept (older ones are deleted after a newer one is complete)
   bool no_progress = false;
-  bool overwrite = false;          // allow a new run in an --output-dir that already holds one
-  int64_t stop_after_steps = 0;    // > 0: checkpoint and exit after this step, as if killed (resume tests)
-  std::string device = "auto";     // auto | cpu | cuda
-  int64_t threads = 0;             // 0: all cores
+  bool overwrite = false;            // allow a new run in an --output-dir that already holds one
+  int64_t stop_after_steps = 0;      // > 0: checkpoint and exit after this step, as if killed (resume tests)
+  int64_t max_nonfinite_steps = 10;  // stop a diverged run after this many skipped steps in a row (0: never)
+  std::string device = "auto";       // auto | cpu | cuda
+  int64_t threads = 0;               // 0: all cores
 };
 
 // Sets up --config FILE (TOML/INI, command-line flags override it, unknown keys are errors) and makes every option
@@ -48,7 +49,7 @@ void add_data_options(CLI::App& app, DataOptions& o);
 void add_placement_options(CLI::App& app, RunOptions& o, const std::string& device_help);
 
 // Registers --output-dir --resume --log-every --save-every --keep-last --no-progress --overwrite --stop-after-steps
-// in group "Run control and outputs".
+// --max-nonfinite-steps in group "Run control and outputs".
 //   outputs  what the tool writes to --output-dir, for --output-dir's help
 void add_run_options(CLI::App& app, RunOptions& o, const std::string& outputs);
 

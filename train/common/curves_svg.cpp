@@ -90,7 +90,10 @@ struct Axis {
 // `whole`: every value is a whole number (epochs), so ticks step by at least 1.
 Axis make_axis(double min, double max, bool whole) {
   if (min == max) {  // one value: centre it
-    const double pad = whole ? 1 : min == 0 ? 0.5 : std::abs(min) * 0.1;
+    // Whole numbers get at least +-1, but never less than 10% of the value: +-1 around a huge loss (a diverging
+    // run's 1e35) would round away and leave a range of zero width.
+    const double relative = min == 0 ? 0.5 : std::abs(min) * 0.1;
+    const double pad = whole ? std::max(1.0, relative) : relative;
     min -= pad;
     max += pad;
   }

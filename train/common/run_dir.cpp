@@ -16,9 +16,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Settings that may differ between a run and its resumption: they change where and how fast, not what.
-const std::set<std::string> kResumeMayChange = {"resume", "threads", "no-progress", "stop-after-steps",
-                                                "overwrite", "keep-last", "device", "output-dir", "eval-batch-size"};
+// Settings that may differ between a run and its resumption: they change where and how fast, not what (a run
+// --max-nonfinite-steps would stop gives no result at all).
+const std::set<std::string> kResumeMayChange = {
+    "resume",    "threads", "no-progress", "stop-after-steps", "overwrite",
+    "keep-last", "device",  "output-dir",  "eval-batch-size",  "max-nonfinite-steps"};
 
 // Whether two option values are the same setting: equal text, or equal numbers ("1e-3" and "0.001").
 bool same_setting(const std::string& a, const std::string& b) {

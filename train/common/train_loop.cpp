@@ -2,6 +2,7 @@
 
 #include "base/error.h"
 #include "base/file_io.h"
+#include "engine/device.h"
 #include "train/common/cli_options.h"
 #include "train/common/curves_svg.h"
 
@@ -51,15 +52,27 @@ TrainState state_from_json(const json& j, const std::string& path) {
   }
 }
 
+namespace {
+
+// A history value: NaN for null (a NaN or infinite loss is written to JSON as null).
+double number_or_nan(const json& v) { return v.is_null() ? std::nan("") : v.get<double>(); }
+
+bool finite_loss(const json& m) {
+  const json& loss = m.at("loss");
+  return loss.is_number() && std::isfinite(loss.get<double>());
+}
+
+}  // namespace
+
 void write_curves(const std::string& output_dir, const json& history, ProblemType problem) {
   CurveSeries train_loss{"train loss", {}, {}}, dev_loss{"dev loss", {}, {}},
       dev_metric{fmt::format("dev {}", selection_name(problem)), {}, {}};
   for (const json& h : history) {
     const double e = h.at("epoch").get<double>();
     train_loss.x.push_back(e);
-    train_loss.y.push_back(h.at("train_loss").get<double>());
+    train_loss.y.push_back(number_or_nan(h.at("train_loss")));
     dev_loss.x.push_back(e);
-    dev_loss.y.push_back(h.at("dev_loss").is_null() ? std::nan("") : h.at("dev_loss").get<double>());
+    dev_loss.y.push_back(number_or_nan(h.at("dev_loss")));
     dev_metric.x.push_back(e);
     dev_metric.y.push_back(h.at("dev_metric").get<double>());
   }
@@ -86,6 +99,7 @@ json take_train_record(TrainState& st, double epoch_pos, double lr, double grad_
   if (with_distill) r["distill_loss"] = st.window_distill / nb;
   r["lr"] = lr;
   r["grad_norm"] = grad_norm;
+  r["skipped_steps"] = st.skipped_steps;
   r["docs_per_s"] = static_cast<double>(st.window_docs) / st.window_seconds;
   st.window_loss = st.window_distill = 0;
   st.window_batches = st.window_docs = 0;
@@ -93,17 +107,18 @@ json take_train_record(TrainState& st, double epoch_pos, double lr, double grad_
   return r;
 }
 
-bool improves(const TrainState& st, const json& m, ProblemType problem) { return selection(m, problem) > st.best; }
+bool improves(const TrainState& st, const json& m, ProblemType problem) {
+  return finite_loss(m) && selection(m, problem) > st.best;
+}
 
 void record_dev_eval(TrainState& st, double epoch_pos, const json& m, ProblemType problem, JsonlLog& log,
                      const std::string& out_dir, std::FILE* out) {
   log.write(eval_record("dev", st.step, epoch_pos, m));
   const double score = selection(m, problem);
-  const double train_loss = st.epoch_batches > 0 ? st.epoch_loss / static_cast<double>(st.epoch_batches)
-                                                 : std::nan("");
-  st.history.push_back({{"epoch", epoch_pos}, {"train_loss", train_loss}, {"dev_loss", m.at("loss")},
-                        {"dev_metric", score}});
-  const bool better = score > st.best;
+  const double train_loss = st.epoch_batches > 0 ? st.epoch_loss / static_cast<double>(st.epoch_batches) : std::nan("");
+  st.history.push_back(
+      {{"epoch", epoch_pos}, {"train_loss", train_loss}, {"dev_loss", m.at("loss")}, {"dev_metric", score}});
+  const bool better = improves(st, m, problem);
   if (better) {
     st.best = score;
     st.best_epoch = st.epoch + 1;
@@ -114,6 +129,8 @@ void record_dev_eval(TrainState& st, double epoch_pos, const json& m, ProblemTyp
   }
   fmt::print(out, "epoch {:>3}  step {:>6}  train loss {:.4f}  dev {}{}\n", st.epoch + 1, st.step, train_loss,
              metrics_line(m), better ? "  *best" : "");
+  if (!finite_loss(m))
+    fmt::print(out, "warning: epoch {}: the dev loss is not finite: not kept as best/\n", st.epoch + 1);
   std::fflush(out);
   write_curves(out_dir, st.history, problem);
 }
@@ -141,6 +158,15 @@ void write_trainer_state(const std::string& dir, const TrainState& st,
   state.update(extra);
   write_file_atomic(dir + "/trainer_state.json", state.dump(2) + "\n", "trainer state");
   write_file_atomic(dir + "/config.toml", to_toml(rows), "resolved config");
+}
+
+void add_device_results(json& results, Device device) {
+  results["device"] = device_name(device);
+  results["gpu_memory"] = nullptr;
+  if (device == Device::CUDA) {
+    const DeviceMemory m = device_memory();
+    results["gpu_memory"] = {{"peak_bytes", m.peak_bytes}, {"current_bytes", m.current_bytes}};
+  }
 }
 
 void report_results(JsonlLog& log, const json& results, const TrainState& st, const std::string& out_dir,

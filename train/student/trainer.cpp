@@ -1,9 +1,8 @@
 #include "train/student/trainer.h"
 
-#include "engine/autograd.h"
 #include "base/error.h"
 #include "base/file_io.h"
-#include "base/json_io.h"
+#include "engine/autograd.h"
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "engine/parallel.h"
@@ -12,11 +11,11 @@
 #include "models/bert/classifier.h"
 #include "models/lstm_reg/embeddings_init.h"
 #include "models/lstm_reg/lstm_reg.h"
-#include "train/common/checkpoint.h"
 #include "train/common/metrics.h"
 #include "train/common/progress.h"
 #include "train/common/run_dir.h"
 #include "train/common/run_log.h"
+#include "train/common/train_driver.h"
 #include "train/common/train_loop.h"
 #include "train/data/batching.h"
 #include "train/data/load_dataset.h"
@@ -29,7 +28,7 @@
 
 #include <fmt/format.h>
 
-#include <cmath>
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
@@ -170,8 +169,10 @@ lstm_reg::LstmReg make_student(const StudentOptions& o, const data::Dataset& ds,
   c.pad_id = encoder.pad_id();
   lstm_reg::LstmReg model(c, o.seed);
   if (o.embeddings == "word2vec") {
-    DOCBERT_CHECK(encoder.words() != nullptr, "--embeddings word2vec needs a word tokenizer (--tokenizer word or "
-                                              "word-hedwig), not {}", encoder.kind_name());
+    DOCBERT_CHECK(encoder.words() != nullptr,
+                  "--embeddings word2vec needs a word tokenizer (--tokenizer word or "
+                  "word-hedwig), not {}",
+                  encoder.kind_name());
     RngStream rng{o.seed, kEmbeddingInitOffset};
     lstm_reg::WordVectorsOptions wo;
     wo.pad_id = c.pad_id;
@@ -183,14 +184,17 @@ lstm_reg::LstmReg make_student(const StudentOptions& o, const data::Dataset& ds,
     const Tensor& table = teacher->params().get("bert.embeddings.word_embeddings.weight");
     if (encoder.words() != nullptr) {
       const tok::WordPiece pieces = tok::WordPiece::from_dir(o.teacher);
-      const lstm_reg::TeacherPiecesReport r = lstm_reg::init_from_teacher_pieces(
-          model.embeddings(), encoder.words()->words(), table, pieces, c.pad_id);
-      fmt::print(out, "embeddings: the teacher's input embeddings, averaged over each word's pieces ({} words "
-                      "contain an unknown piece)\n", r.unknown);
+      const lstm_reg::TeacherPiecesReport r =
+          lstm_reg::init_from_teacher_pieces(model.embeddings(), encoder.words()->words(), table, pieces, c.pad_id);
+      fmt::print(out,
+                 "embeddings: the teacher's input embeddings, averaged over each word's pieces ({} words "
+                 "contain an unknown piece)\n",
+                 r.unknown);
     } else {
       DOCBERT_CHECK(table.shape()[0] == c.vocab_size,
                     "--embeddings teacher: the student's WordPiece vocabulary has {} tokens, the teacher's table {}: "
-                    "use the teacher's vocab.txt", c.vocab_size, table.shape()[0]);
+                    "use the teacher's vocab.txt",
+                    c.vocab_size, table.shape()[0]);
       lstm_reg::init_from_teacher_rows(model.embeddings(), table, c.pad_id);
       fmt::print(out, "embeddings: the teacher's input embeddings, row for row\n");
     }
@@ -198,13 +202,11 @@ lstm_reg::LstmReg make_student(const StudentOptions& o, const data::Dataset& ds,
   return model;
 }
 
-// The rows of `logits` (N, K) named by `rows`, as a (B, K) tensor.
+// The rows of `logits` (N, K) named by `rows`, as a (B, K) tensor on logits' device: a row gather with the
+// embedding op (the teacher's logits are a target, never differentiated).
 Tensor gather_rows(const Tensor& logits, const std::vector<int64_t>& rows) {
-  const int64_t k = logits.shape()[1];
-  Tensor out = Tensor::zeros({static_cast<int64_t>(rows.size()), k});
-  for (size_t i = 0; i < rows.size(); ++i)
-    std::copy_n(logits.data<float>() + rows[i] * k, k, out.data<float>() + static_cast<int64_t>(i) * k);
-  return out;
+  NoGradGuard no_grad;
+  return embedding(Tensor::from_vector(rows, {static_cast<int64_t>(rows.size())}), logits);
 }
 
 // Metrics and mean task loss (no TAR/AR) of `model` on a split.
@@ -218,18 +220,11 @@ json evaluate(const lstm_reg::LstmReg& model, const Corpus& c, int64_t batch_siz
   double loss = std::numeric_limits<double>::quiet_NaN();
   if (c.size() > 0) {
     NoGradGuard no_grad;
-    loss = model.task_loss(logits, label_targets(c.labels, all_rows(c.size()), problem, model.config().num_labels))
-               .item();
+    loss =
+        model.task_loss(logits, label_targets(c.labels, all_rows(c.size()), problem, model.config().num_labels)).item();
   }
   m["loss"] = loss;
   return m;
-}
-
-std::vector<NamedTensor> read_state(const std::string& path) {
-  SafetensorsFile f = SafetensorsFile::open(path);
-  std::vector<NamedTensor> state;
-  for (const SafetensorsEntry& e : f.entries()) state.push_back({e.name, f.load(e.name)});
-  return state;
 }
 
 }  // namespace
@@ -284,13 +279,14 @@ json run_student(const StudentOptions& o, const std::vector<std::pair<std::strin
     encoder.emplace(make_encoder(o, transfer_texts));
     model.emplace(make_student(o, ds, *encoder, out));
   }
-  DOCBERT_CHECK(model->labels() == ds.label_names, "{}: the checkpoint's labels differ from the dataset's",
-                resume_dir);
+  DOCBERT_CHECK(model->labels() == ds.label_names, "{}: the checkpoint's labels differ from the dataset's", resume_dir);
   const lstm_reg::LstmRegConfig& config = model->config();
-  fmt::print(out, "student: LSTM_reg, {} tokenizer, vocabulary {}, embed {}, hidden {}{}, {} parameters ({} with the "
-                  "embedding table), {} labels\n", encoder->kind_name(), config.vocab_size, config.embed_dim,
-             config.hidden, config.bidirectional ? " x 2 directions" : "", model->num_parameters(false),
-             model->num_parameters(true), config.num_labels);
+  fmt::print(out,
+             "student: LSTM_reg, {} tokenizer, vocabulary {}, embed {}, hidden {}{}, {} parameters ({} with the "
+             "embedding table), {} labels\n",
+             encoder->kind_name(), config.vocab_size, config.embed_dim, config.hidden,
+             config.bidirectional ? " x 2 directions" : "", model->num_parameters(false), model->num_parameters(true),
+             config.num_labels);
 
   const Corpus train = make_corpus(transfer_texts, transfer_labels, *encoder);
   const Corpus dev = split_corpus(ds, data::Split::Dev, o.max_eval_docs, *encoder);
@@ -339,21 +335,13 @@ json run_student(const StudentOptions& o, const std::vector<std::pair<std::strin
   data::CollateOptions collate;
   collate.pad_id = std::max<int32_t>(0, encoder->pad_id());
   const auto steps_per_epoch = static_cast<int64_t>(data::plan_epoch(train.tokens, 0, plan_options).size());
-  const int64_t total_steps = o.max_steps > 0 ? std::min(o.max_steps, steps_per_epoch * o.epochs)
-                                              : steps_per_epoch * o.epochs;
+  const int64_t total_steps =
+      o.max_steps > 0 ? std::min(o.max_steps, steps_per_epoch * o.epochs) : steps_per_epoch * o.epochs;
 
   TrainState st;
   if (resuming) {
-    const std::string state_path = resume_dir + "/trainer_state.json";
-    const json saved = parse_json_object(read_file(state_path, "trainer state"), state_path);
-    DOCBERT_CHECK(saved.contains("options") && saved["options"].is_object(), "{}: no options", state_path);
-    check_resume_options(saved["options"], rows, state_path);
-    st = state_from_json(saved.at("state"), state_path);
-    optimizer.load_state(read_state(resume_dir + "/optimizer.safetensors"));
-    DOCBERT_CHECK(optimizer.step_count() == st.step, "{}: optimizer step {} but trainer step {}", resume_dir,
-                  optimizer.step_count(), st.step);
-    if (ema) ema->load_state(read_state(resume_dir + "/ema.safetensors"));
-    fmt::print(out, "resumed from {}: step {}, epoch {}, batch {}\n", resume_dir, st.step, st.epoch + 1, st.batch);
+    st = resume_training(resume_dir, rows, optimizer, out);
+    if (ema) ema->load_state(read_state_file(resume_dir + "/ema.safetensors"));
   }
   JsonlLog log(out_dir + "/metrics.jsonl", resuming ? st.log_bytes : 0);
   fmt::print(out, "training: {} epochs x {} steps of {} documents = {} steps, Adam lr {:g}, {}\n", o.epochs,
@@ -362,136 +350,85 @@ json run_student(const StudentOptions& o, const std::vector<std::pair<std::strin
                                       o.distill_loss == "mse" ? "MSE of the logits"
                                       : multi                 ? "Bernoulli KL(teacher || student)"
                                                               : "softmax KL(teacher || student)",
-                                      o.distill_loss == "kl" && reduction == "mean" ? " / labels" : "",
-                                      o.temperature)
+                                      o.distill_loss == "kl" && reduction == "mean" ? " / labels" : "", o.temperature)
                         : std::string("task loss only (no distillation)"));
   std::fflush(out);
 
   auto distill_loss = [&](const Tensor& student, const Tensor& teacher) {
     if (o.distill_loss == "mse") return mse(student, teacher);
-    const Tensor kl = multi ? kl_div_bernoulli(student, teacher, o.temperature)
-                            : kl_div_softmax(student, teacher, o.temperature);
+    const Tensor kl =
+        multi ? kl_div_bernoulli(student, teacher, o.temperature) : kl_div_softmax(student, teacher, o.temperature);
     return reduction == "mean" ? scale(kl, 1.0 / static_cast<double>(config.num_labels)) : kl;
   };
 
-  auto save_checkpoint = [&]() {
-    st.log_bytes = log.bytes();
-    write_checkpoint(out_dir, st.step, [&](const std::string& dir) {
-      save_student_dir(*model, *encoder, dir + "/model");
-      save_safetensors(dir + "/optimizer.safetensors", optimizer.state());
-      if (ema) save_safetensors(dir + "/ema.safetensors", ema->state());
-      write_trainer_state(dir, st, rows, {{"total_steps", total_steps}});
-    });
-    prune_checkpoints(out_dir, o.keep_last);
+  // ---- the loop (train/common/train_driver.h): one batch per optimizer step ----
+  TrainLoopConfig loop;
+  loop.tokens = &train.tokens;
+  loop.batching = plan_options;
+  loop.epochs = o.epochs;
+  loop.total_steps = total_steps;
+  loop.lr = o.lr;  // constant (the default LrSchedule)
+  loop.seed = o.seed;
+  loop.patience = o.patience;
+  loop.problem = problem;
+  loop.with_distill = true;
+  loop.interactive = interactive;
+  loop.divergence_hint = fmt::format("a lower --lr (this run: {:g})", o.lr);
+  loop.rows = rows;
+  loop.checkpoint_extra = {{"total_steps", total_steps}};
+  TrainHooks hooks;
+  hooks.batch_loss = [&](const std::vector<int64_t>& batch, RngStream& rng) {
+    const data::PaddedBatch b = data::collate_padded(train.tokens, batch, collate);
+    const lstm_reg::LstmRegOutput y = model->forward(b.ids, b.lengths, true, &rng);
+    BatchLoss l{model->loss(y, label_targets(train.labels, batch, problem, config.num_labels))};
+    if (lambda > 0) {
+      const Tensor d = distill_loss(y.logits, gather_rows(soft, batch));
+      l.distill = d.item();
+      l.loss = add(l.loss, scale(d, lambda));
+    }
+    return l;
   };
-
-  // One dev evaluation with the averaged weights: selection, best/, patience, curves.
-  auto end_of_epoch_eval = [&](double epoch_pos) {
+  if (ema) hooks.after_step = [&] { ema->update(o.beta_ema); };
+  // Dev is scored, and best/ saved, with the averaged weights.
+  hooks.evaluate_dev = [&](const std::function<bool(const json&)>& keep, const std::string& best_dir) {
     if (ema) ema->swap_in(o.ema_bias_correction);
     const json m = evaluate(*model, dev, o.eval_batch_size, "dev", interactive);
-    if (improves(st, m, problem)) save_student_dir(*model, *encoder, out_dir + "/best");
+    if (keep(m)) save_student_dir(*model, *encoder, best_dir);
     if (ema) ema->swap_out();
-    record_dev_eval(st, epoch_pos, m, problem, log, out_dir, out);
+    return m;
   };
-
-  // ---- the loop: one batch per optimizer step ----
-  bool stop = st.stopped_early || st.step >= total_steps;
-  bool interrupted = false;
-  while (!stop && st.epoch < o.epochs) {
-    const auto plan = data::plan_epoch(train.tokens, st.epoch, plan_options);
-    const auto n_batches = static_cast<int64_t>(plan.size());
-    ProgressBar bar(fmt::format("epoch {}/{}", st.epoch + 1, o.epochs), n_batches, interactive);
-    while (st.batch < n_batches) {
-      const double t0 = steady_seconds();
-      const std::vector<int64_t>& rows_b = plan[static_cast<size_t>(st.batch)];
-      const data::PaddedBatch b = data::collate_padded(train.tokens, rows_b, collate);
-      RngStream rng{o.seed, st.rng_offset};
-      const lstm_reg::LstmRegOutput y = model->forward(b.ids, b.lengths, true, &rng);
-      st.rng_offset = rng.offset;
-      Tensor loss = model->loss(y, label_targets(train.labels, rows_b, problem, config.num_labels));
-      double distill_value = 0;
-      if (lambda > 0) {
-        const Tensor d = distill_loss(y.logits, gather_rows(soft, rows_b));
-        distill_value = d.item();
-        loss = add(loss, scale(d, lambda));
-      }
-      const double loss_value = loss.item();
-      loss.backward();
-      const double norm = grad_norm(model->params());
-      if (std::isfinite(norm)) {
-        optimizer.step();
-        if (ema) ema->update(o.beta_ema);
-      } else {
-        ++st.skipped_steps;
-        fmt::print(out, "warning: step {}: non-finite gradient norm, update skipped\n", st.step + 1);
-      }
-      model->params().zero_grad();
-      ++st.step;
-      ++st.batch;
-      st.window_loss += loss_value;
-      st.window_distill += distill_value;
-      st.epoch_loss += loss_value;
-      ++st.window_batches;
-      ++st.epoch_batches;
-      st.window_docs += static_cast<int64_t>(rows_b.size());
-      const double seconds = steady_seconds() - t0;
-      st.window_seconds += seconds;
-      st.train_seconds += seconds;
-      if (st.step % o.log_every == 0) {
-        log.write(take_train_record(st, static_cast<double>(st.epoch) + static_cast<double>(st.batch) / n_batches,
-                                    o.lr, norm, /*with_distill=*/true));
-      }
-      bar.update(st.batch, fmt::format("loss {:.4f}", loss_value));
-      if (st.step >= total_steps) break;
-      if (o.save_every > 0 && st.step % o.save_every == 0 && st.batch < n_batches) save_checkpoint();
-      if (o.stop_after_steps > 0 && st.step == o.stop_after_steps && st.batch < n_batches) {
-        if (o.save_every == 0 || st.step % o.save_every != 0) save_checkpoint();
-        interrupted = true;
-        break;
-      }
-    }
-    bar.finish();
-    if (interrupted) break;
-    const bool epoch_done = st.batch == n_batches;
-    end_of_epoch_eval(static_cast<double>(st.epoch) + static_cast<double>(st.batch) / n_batches);
-    stop = close_epoch(st, epoch_done, o.patience, total_steps, problem, out);
-    save_checkpoint();
-    if (o.stop_after_steps > 0 && st.step >= o.stop_after_steps && !stop) {
-      interrupted = true;
-      break;
-    }
-  }
-  if (interrupted) {
-    fmt::print(out, "stopped after step {} as asked (--stop-after-steps); continue with --resume auto\n", st.step);
+  hooks.save_checkpoint = [&](const std::string& dir) {
+    save_student_dir(*model, *encoder, dir + "/model");
+    if (ema) save_safetensors(dir + "/ema.safetensors", ema->state());
+  };
+  if (!run_training(st, o, loop, hooks, model->params(), optimizer, log, out))
     return json{{"interrupted_at_step", st.step}};
-  }
 
   // ---- the best model on dev and test ----
-  const std::string best_dir = out_dir + "/best";
-  DOCBERT_CHECK(fs::exists(best_dir + "/model.safetensors"), "{}: no best model was saved", best_dir);
-  const StudentModel best = load_student_dir(best_dir);
-  json results = {{"dev", evaluate(best.model, dev, o.eval_batch_size, "dev", interactive)},
-                  {"test", test.size() > 0 ? evaluate(best.model, test, o.eval_batch_size, "test", interactive)
-                                           : json(nullptr)},
-                  {"best_epoch", st.best_epoch},
-                  {"best_step", st.best_step},
-                  {"steps", st.step},
-                  {"epochs_run", st.history.size()},
-                  {"stopped_early", st.stopped_early},
-                  {"skipped_steps", st.skipped_steps},
-                  {"params", best.model.num_parameters(false)},
-                  {"params_with_embeddings", best.model.num_parameters(true)},
-                  {"transfer_documents", set.docs.size()},
-                  {"distill_weight", lambda},
-                  {"distill_loss", lambda > 0 ? json(o.distill_loss) : json(nullptr)},
-                  {"distill_reduction", lambda > 0 && o.distill_loss == "kl" ? json(reduction) : json(nullptr)},
-                  {"soft_targets", soft_info},
-                  {"batch_size", batch_size},
-                  {"train_seconds", st.train_seconds},
-                  {"wall_seconds", steady_seconds() - t_start},
-                  {"data", o.data},
-                  {"problem_type", problem_type_name(problem)},
-                  {"selection_metric", selection_name(problem)}};
+  const StudentModel best = load_student_dir(out_dir + "/best");
+  json results = {
+      {"dev", evaluate(best.model, dev, o.eval_batch_size, "dev", interactive)},
+      {"test", test.size() > 0 ? evaluate(best.model, test, o.eval_batch_size, "test", interactive) : json(nullptr)},
+      {"best_epoch", st.best_epoch},
+      {"best_step", st.best_step},
+      {"steps", st.step},
+      {"epochs_run", st.history.size()},
+      {"stopped_early", st.stopped_early},
+      {"skipped_steps", st.skipped_steps},
+      {"params", best.model.num_parameters(false)},
+      {"params_with_embeddings", best.model.num_parameters(true)},
+      {"transfer_documents", set.docs.size()},
+      {"distill_weight", lambda},
+      {"distill_loss", lambda > 0 ? json(o.distill_loss) : json(nullptr)},
+      {"distill_reduction", lambda > 0 && o.distill_loss == "kl" ? json(reduction) : json(nullptr)},
+      {"soft_targets", soft_info},
+      {"batch_size", batch_size},
+      {"train_seconds", st.train_seconds},
+      {"wall_seconds", steady_seconds() - t_start},
+      {"data", o.data},
+      {"problem_type", problem_type_name(problem)},
+      {"selection_metric", selection_name(problem)}};
+  add_device_results(results, model->params().device());
   report_results(log, results, st, out_dir, out);
   return results;
 }

@@ -16,7 +16,8 @@
 //                        student's vocabulary and student_tokenizer.json (train/student/model_dir.h)
 //   checkpoint-<step>/   model/ (the training weights, as best/), optimizer.safetensors, ema.safetensors,
 //                        trainer_state.json, config.toml
-// docs/distillation.md gives the recipe and its decisions.
+// The loop is train/common/train_driver.h's, shared with train_teacher. docs/distillation.md gives the recipe and its
+// decisions.
 #pragma once
 
 #include "train/student/options.h"
@@ -36,7 +37,8 @@ namespace docbert::train {
 //   rows  option_rows() of the parsed command line: saved as config.toml and compared on --resume
 //   out   human-readable output: the option table, the transfer set, soft targets, per-epoch dev metrics, the scores
 // Throws docbert::Error on bad input (data, teacher, word vectors, checkpoint, output folder) before anything in
-// --output-dir is overwritten.
+// --output-dir is overwritten, and when the run diverges or no dev evaluation was finite
+// (train/common/train_driver.h).
 nlohmann::json run_student(const StudentOptions& o, const std::vector<std::pair<std::string, std::string>>& rows,
                            std::FILE* out);
 

@@ -1,21 +1,18 @@
 #include "train/teacher/trainer.h"
 
-#include "engine/autograd.h"
 #include "base/error.h"
 #include "base/file_io.h"
-#include "base/json_io.h"
-#include "engine/ops.h"
+#include "engine/autograd.h"
 #include "engine/optim.h"
 #include "engine/parallel.h"
 #include "engine/random.h"
-#include "engine/safetensors.h"
 #include "models/bert/classifier.h"
 #include "tokenizer/wordpiece.h"
-#include "train/common/checkpoint.h"
 #include "train/common/metrics.h"
 #include "train/common/progress.h"
 #include "train/common/run_dir.h"
 #include "train/common/run_log.h"
+#include "train/common/train_driver.h"
 #include "train/common/train_loop.h"
 #include "train/data/batching.h"
 #include "train/data/load_dataset.h"
@@ -24,7 +21,6 @@
 
 #include <fmt/format.h>
 
-#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -72,12 +68,14 @@ void init_head_bias_to_prior(bert::BertClassifier& model, const Corpus& train) {
   for (const auto& labels : train.labels)
     for (int32_t l : labels) count[static_cast<size_t>(l)] += 1;
   const double n = static_cast<double>(train.size()) + 1;
-  Tensor bias = model.params().get("classifier.bias");
-  float* b = bias.data<float>();
-  for (int64_t l = 0; l < k; ++l) {
-    const double p = count[static_cast<size_t>(l)] / n;
+  std::vector<float> b(static_cast<size_t>(k));
+  for (size_t l = 0; l < b.size(); ++l) {
+    const double p = count[l] / n;
     b[l] = static_cast<float>(model.problem_type() == ProblemType::MultiLabel ? std::log(p / (1 - p)) : std::log(p));
   }
+  // Built on the host and copied in, so the parameter may live on any device.
+  Tensor bias = model.params().get("classifier.bias");
+  bias.copy_from(Tensor::from_vector(b, {k}));
 }
 
 // Metrics and mean task loss of `model` on a split.
@@ -101,7 +99,7 @@ json evaluate(const bert::BertClassifier& model, const Corpus& c, int64_t batch_
 
 json run_teacher(const TeacherOptions& o, const std::vector<std::pair<std::string, std::string>>& rows,
                  std::FILE* out) {
-  const auto t_start = std::chrono::steady_clock::now();
+  const double t_start = steady_seconds();
   const bool interactive = !o.no_progress && stderr_is_terminal();
   // The engine's ops dispatch to CUDA, but the model and the trainer still build masks and gather rows on the host.
   DOCBERT_CHECK(o.device != "cuda",
@@ -115,7 +113,8 @@ json run_teacher(const TeacherOptions& o, const std::vector<std::pair<std::strin
 
   const std::string resume_dir = resolve_resume(o.resume, o.output_dir);
   const bool resuming = !resume_dir.empty();
-  if (!o.eval_only) prepare_output_dir(o.output_dir, o.overwrite, resuming || o.resume == "auto");
+  if (!o.eval_only)
+    prepare_output_dir(o.output_dir, o.overwrite, resuming || o.resume == "auto");
   else {
     std::error_code ec;
     fs::create_directories(o.output_dir, ec);
@@ -153,18 +152,19 @@ json run_teacher(const TeacherOptions& o, const std::vector<std::pair<std::strin
                                                                 o.seed, &report));
     tokenizer.emplace(tok::WordPiece::from_dir(o.model));
     fmt::print(out, "model: {} ({} tensors loaded; new: {}; unused in the file: {})\n", o.model, report.loaded,
-               fmt::join(report.initialised, ", "), report.unused.empty() ? "none" : fmt::format("{}", fmt::join(report.unused, ", ")));
+               fmt::join(report.initialised, ", "),
+               report.unused.empty() ? "none" : fmt::format("{}", fmt::join(report.unused, ", ")));
   } else {
     tokenizer.emplace(tok::WordPiece::from_vocab(o.vocab));
     model_source = "--arch " + o.arch;
-    model.emplace(bert::BertConfig::preset(o.arch, tokenizer->vocab_size()), ds.num_labels(), problem,
-                  ds.label_names, o.seed);
+    model.emplace(bert::BertConfig::preset(o.arch, tokenizer->vocab_size()), ds.num_labels(), problem, ds.label_names,
+                  o.seed);
   }
   const std::string vocab_text = read_file(tokenizer->vocab_path(), "vocabulary");
   const bert::BertConfig& config = model->config();
   DOCBERT_CHECK(tokenizer->vocab_size() == config.vocab_size,
-                "{}: vocab.txt has {} tokens but config.json's vocab_size is {}", model_source,
-                tokenizer->vocab_size(), config.vocab_size);
+                "{}: vocab.txt has {} tokens but config.json's vocab_size is {}", model_source, tokenizer->vocab_size(),
+                config.vocab_size);
   DOCBERT_CHECK(o.max_seq_length <= config.max_position_embeddings,
                 "--max-seq-length {} exceeds the model's max_position_embeddings {}", o.max_seq_length,
                 config.max_position_embeddings);
@@ -176,21 +176,23 @@ json run_teacher(const TeacherOptions& o, const std::vector<std::pair<std::strin
   fmt::print(out, "model: {} layers, hidden {}, {} heads, {} parameters, {} labels\n", config.num_hidden_layers,
              config.hidden_size, config.num_attention_heads, params, model->num_labels());
 
-  const auto t_encode = std::chrono::steady_clock::now();
+  const double t_encode = steady_seconds();
   const Corpus train = make_corpus(ds, data::Split::Train, o.max_train_docs, label_map, *tokenizer, o);
   const Corpus dev = make_corpus(ds, data::Split::Dev, o.max_eval_docs, label_map, *tokenizer, o);
   const Corpus test = make_corpus(ds, data::Split::Test, o.max_eval_docs, label_map, *tokenizer, o);
   fmt::print(out, "tokenized {} / {} / {} documents to at most {} tokens in {:.1f} s\n", train.size(), dev.size(),
-             test.size(), o.max_seq_length,
-             std::chrono::duration<double>(std::chrono::steady_clock::now() - t_encode).count());
+             test.size(), o.max_seq_length, steady_seconds() - t_encode);
   DOCBERT_CHECK(dev.size() > 0, "{}: the dev split is empty: model selection needs one", o.data);
 
   const std::string out_dir = o.output_dir;
   if (o.eval_only) {
-    json results = {{"dev", evaluate(*model, dev, o.eval_batch_size, "dev", interactive)},
-                    {"test", test.size() > 0 ? evaluate(*model, test, o.eval_batch_size, "test", interactive)
-                                             : json(nullptr)},
-                    {"model", o.model}, {"data", o.data}, {"params", params}};
+    json results = {
+        {"dev", evaluate(*model, dev, o.eval_batch_size, "dev", interactive)},
+        {"test", test.size() > 0 ? evaluate(*model, test, o.eval_batch_size, "test", interactive) : json(nullptr)},
+        {"model", o.model},
+        {"data", o.data},
+        {"params", params}};
+    add_device_results(results, model->params().device());
     fmt::print(out, "dev   {}\n", metrics_line(results["dev"]));
     if (test.size() > 0) fmt::print(out, "test  {}\n", metrics_line(results["test"]));
     write_file_atomic(out_dir + "/results.json", results.dump(2) + "\n", "results");
@@ -219,148 +221,81 @@ json run_teacher(const TeacherOptions& o, const std::vector<std::pair<std::strin
   schedule.warmup_steps = warmup_steps_from_proportion(o.warmup_proportion, total_steps);
 
   TrainState st;
-  if (resuming) {
-    const std::string state_path = resume_dir + "/trainer_state.json";
-    const json saved = parse_json_object(read_file(state_path, "trainer state"), state_path);
-    DOCBERT_CHECK(saved.contains("options") && saved["options"].is_object(), "{}: no options", state_path);
-    check_resume_options(saved["options"], rows, state_path);
-    st = state_from_json(saved.at("state"), state_path);
-    SafetensorsFile opt_file = SafetensorsFile::open(resume_dir + "/optimizer.safetensors");
-    std::vector<NamedTensor> opt_state;
-    for (const SafetensorsEntry& e : opt_file.entries()) opt_state.push_back({e.name, opt_file.load(e.name)});
-    optimizer.load_state(opt_state);
-    DOCBERT_CHECK(optimizer.step_count() == st.step, "{}: optimizer step {} but trainer step {}", resume_dir,
-                  optimizer.step_count(), st.step);
-    fmt::print(out, "resumed from {}: step {}, epoch {}, batch {}\n", resume_dir, st.step, st.epoch + 1, st.batch);
-  }
+  if (resuming) st = resume_training(resume_dir, rows, optimizer, out);
   JsonlLog log(out_dir + "/metrics.jsonl", resuming ? st.log_bytes : 0);
-  fmt::print(out, "training: {} epochs x {} steps ({} micro-batches of {}, {} per step) = {} steps, warmup {:.1f}, "
-                  "lr {:g}\n", o.epochs, steps_per_epoch, micro_per_epoch, o.batch_size, o.grad_accum_steps,
-             total_steps, schedule.warmup_steps, o.lr);
+  fmt::print(out,
+             "training: {} epochs x {} steps ({} micro-batches of {}, {} per step) = {} steps, warmup {:.1f}, "
+             "lr {:g}\n",
+             o.epochs, steps_per_epoch, micro_per_epoch, o.batch_size, o.grad_accum_steps, total_steps,
+             schedule.warmup_steps, o.lr);
   std::fflush(out);
 
-  auto save_checkpoint = [&]() {
-    st.log_bytes = log.bytes();
-    write_checkpoint(out_dir, st.step, [&](const std::string& dir) {
-      save_model_dir(*model, *tokenizer, vocab_text, o.max_seq_length, dir + "/model");
-      save_safetensors(dir + "/optimizer.safetensors", optimizer.state());
-      write_trainer_state(dir, st, rows, {{"total_steps", total_steps}, {"warmup_steps", schedule.warmup_steps}});
-    });
-    prune_checkpoints(out_dir, o.keep_last);
+  // ---- the loop (train/common/train_driver.h) ----
+  TrainLoopConfig loop;
+  loop.tokens = &train.tokens;
+  loop.batching = plan_options;
+  loop.epochs = o.epochs;
+  loop.total_steps = total_steps;
+  loop.grad_accum_steps = o.grad_accum_steps;
+  loop.lr = o.lr;
+  loop.schedule = schedule;
+  loop.seed = o.seed;
+  loop.patience = o.patience;
+  loop.problem = problem;
+  loop.interactive = interactive;
+  std::vector<std::string> tries = {fmt::format("a lower --lr (this run: {:g})", o.lr),
+                                    o.max_grad_norm > 0
+                                        ? fmt::format("a smaller --max-grad-norm (this run: {:g})", o.max_grad_norm)
+                                        : std::string("gradient clipping (--max-grad-norm 1)")};
+  if (o.precision != "fp32") tries.push_back("--precision fp32");
+  for (size_t i = 0; i < tries.size(); ++i)
+    loop.divergence_hint += (i == 0 ? "" : i + 1 == tries.size() ? " or " : ", ") + tries[i];
+  loop.rows = rows;
+  loop.checkpoint_extra = {{"total_steps", total_steps}, {"warmup_steps", schedule.warmup_steps}};
+  TrainHooks hooks;
+  hooks.batch_loss = [&](const std::vector<int64_t>& batch, RngStream& rng) {
+    const data::PaddedBatch b = data::collate_padded(train.tokens, batch);
+    const Tensor logits = model->forward(b.ids, Tensor(), b.mask, true, &rng);
+    return BatchLoss{model->loss(logits, label_targets(train.labels, batch, problem, model->num_labels()))};
   };
-
-  // One evaluation on dev at an epoch's end (or where training stops): selection, best/, patience, curves.
-  auto end_of_epoch_eval = [&](double epoch_pos) {
+  if (o.max_grad_norm > 0) {
+    hooks.before_step = [&] {
+      if (o.clip == "global")
+        (void)clip_grad_norm(model->params(), o.max_grad_norm);
+      else
+        clip_grad_norm_per_tensor(model->params(), o.max_grad_norm);
+    };
+  }
+  hooks.evaluate_dev = [&](const std::function<bool(const json&)>& keep, const std::string& best_dir) {
     const json m = evaluate(*model, dev, o.eval_batch_size, "dev", interactive);
-    if (improves(st, m, problem)) save_model_dir(*model, *tokenizer, vocab_text, o.max_seq_length, out_dir + "/best");
-    record_dev_eval(st, epoch_pos, m, problem, log, out_dir, out);
+    if (keep(m)) save_model_dir(*model, *tokenizer, vocab_text, o.max_seq_length, best_dir);
+    return m;
   };
-
-  // ---- the loop ----
-  // Wall time of the micro-batches (and steps) since t0, for docs/s and train_seconds.
-  auto add_time = [&st](std::chrono::steady_clock::time_point t0) {
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    st.window_seconds += seconds;
-    st.train_seconds += seconds;
+  hooks.save_checkpoint = [&](const std::string& dir) {
+    save_model_dir(*model, *tokenizer, vocab_text, o.max_seq_length, dir + "/model");
   };
-  bool stop = st.stopped_early || st.step >= total_steps;
-  bool interrupted = false;
-  while (!stop && st.epoch < o.epochs) {
-    const auto plan = data::plan_epoch(train.tokens, st.epoch, plan_options);
-    ProgressBar bar(fmt::format("epoch {}/{}", st.epoch + 1, o.epochs), static_cast<int64_t>(plan.size()),
-                    interactive);
-    int64_t in_step = 0;  // micro-batches accumulated into the coming step
-    while (st.batch < static_cast<int64_t>(plan.size())) {
-      const auto t0 = std::chrono::steady_clock::now();
-      const std::vector<int64_t>& rows_b = plan[static_cast<size_t>(st.batch)];
-      const data::PaddedBatch b = data::collate_padded(train.tokens, rows_b);
-      RngStream rng{o.seed, st.rng_offset};
-      Tensor loss = model->loss(model->forward(b.ids, Tensor(), b.mask, true, &rng),
-                                label_targets(train.labels, rows_b, problem, model->num_labels()));
-      st.rng_offset = rng.offset;
-      const double loss_value = loss.item();
-      if (o.grad_accum_steps > 1) loss = scale(loss, 1.0 / static_cast<double>(o.grad_accum_steps));
-      loss.backward();
-      ++st.batch;
-      ++in_step;
-      st.window_loss += loss_value;
-      st.epoch_loss += loss_value;
-      ++st.window_batches;
-      ++st.epoch_batches;
-      st.window_docs += static_cast<int64_t>(rows_b.size());
-      const bool step_now = in_step == o.grad_accum_steps || st.batch == static_cast<int64_t>(plan.size());
-      if (!step_now) {
-        add_time(t0);
-        continue;
-      }
-      in_step = 0;
-      const double norm = grad_norm(model->params());
-      const double lr = o.lr * schedule.multiplier(st.step);
-      if (std::isfinite(norm)) {
-        if (o.max_grad_norm > 0) {
-          if (o.clip == "global") (void)clip_grad_norm(model->params(), o.max_grad_norm);
-          else clip_grad_norm_per_tensor(model->params(), o.max_grad_norm);
-        }
-        optimizer.step(lr);
-      } else {
-        ++st.skipped_steps;
-        fmt::print(out, "warning: step {}: non-finite gradient norm, update skipped\n", st.step + 1);
-      }
-      model->params().zero_grad();
-      ++st.step;
-      add_time(t0);
-      if (st.step % o.log_every == 0) {
-        log.write(take_train_record(
-            st, static_cast<double>(st.epoch) + static_cast<double>(st.batch) / static_cast<double>(plan.size()), lr,
-            norm, /*with_distill=*/false));
-      }
-      bar.update(st.batch, fmt::format("loss {:.4f} lr {:.2e}", loss_value, lr));
-      if (st.step >= total_steps) break;
-      if (o.save_every > 0 && st.step % o.save_every == 0 && st.batch < static_cast<int64_t>(plan.size()))
-        save_checkpoint();
-      if (o.stop_after_steps > 0 && st.step == o.stop_after_steps && st.batch < static_cast<int64_t>(plan.size())) {
-        if (o.save_every == 0 || st.step % o.save_every != 0) save_checkpoint();
-        interrupted = true;
-        break;
-      }
-    }
-    bar.finish();
-    if (interrupted) break;
-    const bool epoch_done = st.batch == static_cast<int64_t>(plan.size());
-    end_of_epoch_eval(static_cast<double>(st.epoch) +
-                      static_cast<double>(st.batch) / static_cast<double>(plan.size()));
-    stop = close_epoch(st, epoch_done, o.patience, total_steps, problem, out);
-    save_checkpoint();
-    if (o.stop_after_steps > 0 && st.step >= o.stop_after_steps && !stop) {
-      interrupted = true;
-      break;
-    }
-  }
-  if (interrupted) {
-    fmt::print(out, "stopped after step {} as asked (--stop-after-steps); continue with --resume auto\n", st.step);
+  if (!run_training(st, o, loop, hooks, model->params(), optimizer, log, out))
     return json{{"interrupted_at_step", st.step}};
-  }
 
   // ---- the best model on dev and test ----
-  const std::string best_dir = out_dir + "/best";
-  DOCBERT_CHECK(fs::exists(best_dir + "/model.safetensors"), "{}: no best model was saved", best_dir);
-  const bert::BertClassifier best = bert::BertClassifier::from_pretrained(best_dir);
-  json results = {{"dev", evaluate(best, dev, o.eval_batch_size, "dev", interactive)},
-                  {"test", test.size() > 0 ? evaluate(best, test, o.eval_batch_size, "test", interactive)
-                                           : json(nullptr)},
-                  {"best_epoch", st.best_epoch},
-                  {"best_step", st.best_step},
-                  {"steps", st.step},
-                  {"epochs_run", st.history.size()},
-                  {"stopped_early", st.stopped_early},
-                  {"skipped_steps", st.skipped_steps},
-                  {"params", params},
-                  {"train_seconds", st.train_seconds},
-                  {"wall_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count()},
-                  {"model", o.model.empty() ? "--arch " + o.arch : o.model},
-                  {"data", o.data},
-                  {"problem_type", problem_type_name(problem)},
-                  {"selection_metric", selection_name(problem)}};
+  const bert::BertClassifier best = bert::BertClassifier::from_pretrained(out_dir + "/best");
+  json results = {
+      {"dev", evaluate(best, dev, o.eval_batch_size, "dev", interactive)},
+      {"test", test.size() > 0 ? evaluate(best, test, o.eval_batch_size, "test", interactive) : json(nullptr)},
+      {"best_epoch", st.best_epoch},
+      {"best_step", st.best_step},
+      {"steps", st.step},
+      {"epochs_run", st.history.size()},
+      {"stopped_early", st.stopped_early},
+      {"skipped_steps", st.skipped_steps},
+      {"params", params},
+      {"train_seconds", st.train_seconds},
+      {"wall_seconds", steady_seconds() - t_start},
+      {"model", o.model.empty() ? "--arch " + o.arch : o.model},
+      {"data", o.data},
+      {"problem_type", problem_type_name(problem)},
+      {"selection_metric", selection_name(problem)}};
+  add_device_results(results, model->params().device());
   report_results(log, results, st, out_dir, out);
   return results;
 }

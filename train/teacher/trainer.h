@@ -12,8 +12,10 @@
 //                        (schedule position, epoch and batch cursor, dropout RNG offset, early-stopping state,
 //                        log size), config.toml; written atomically (train/common/checkpoint.h)
 //   curves.svg           train and dev loss and the dev metric per epoch
-//   results.json         {"dev": {...}, "test": {...}, "best_epoch", "params", "train_seconds", ...} of the best
-//                        model, reloaded from best/ at the end
+//   results.json         {"dev": {...}, "test": {...}, "best_epoch", "params", "train_seconds", "device",
+//                        "gpu_memory", ...} of the best model, reloaded from best/ at the end
+// The loop itself is train/common/train_driver.h's, shared with distill_student (including what a diverging run
+// does: skipped steps, --max-nonfinite-steps, no NaN model as best/).
 // docs/training.md describes the recipe, the step accounting and the resume guarantee (on the CPU a resumed run's
 // metrics.jsonl is byte-identical to an uninterrupted run's).
 #pragma once
@@ -35,7 +37,7 @@ namespace docbert::train {
 //         change the result must match the checkpoint's; placement and run-control ones may differ)
 //   out   human-readable output: the option table, load reports, per-epoch dev metrics, the final scores
 // Throws docbert::Error on bad input (data, checkpoint, output folder) before anything in --output-dir is
-// overwritten.
+// overwritten, and when the run diverges or no dev evaluation was finite (train/common/train_driver.h).
 nlohmann::json run_teacher(const TeacherOptions& o, const std::vector<std::pair<std::string, std::string>>& rows,
                            std::FILE* out);
 
