@@ -184,7 +184,7 @@ TEST_CASE("task_loss: cross-entropy for single-label, BCE for multi-label, the m
   CHECK_THROWS_WITH(task_loss(ProblemType::MultiLabel, logits, Tensor()), Contains("labels, got undefined"));
 }
 
-TEST_CASE("models: to(Device::CPU) is a no-op and device() reports cpu", "[models][device]") {
+TEST_CASE("BertClassifier and LstmReg: to(Device::CPU) is a no-op and device() reports cpu", "[models][device]") {
   const Batch b;
   BertClassifier bert(tiny_bert(), kLabels, ProblemType::SingleLabel, {}, 5);
   LstmReg lstm(small_lstm(ProblemType::SingleLabel), 6);
