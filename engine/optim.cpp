@@ -431,6 +431,12 @@ Tensor clip_grad_norm_tensor(ParameterRegistry& params, double max_norm) {
   return norm;
 }
 
+void clip_grad_norm_by(ParameterRegistry& params, const Tensor& norm, double max_norm) {
+  const char* op = "clip_grad_norm";
+  DOCBERT_CHECK(max_norm > 0, "{}: max_norm must be positive, got {}", op, max_norm);
+  clip_grads(op, defined_grads(op, params), norm, /*per_tensor=*/false, max_norm);  // no-op when not finite
+}
+
 double clip_grad_norm(ParameterRegistry& params, double max_norm) {
   return clip_grad_norm_tensor(params, max_norm).item();
 }

@@ -149,6 +149,9 @@ class Adam : public AdamBase {
 // grads). The _tensor form returns it as grad_norm_tensor does, without waiting for the device.
 [[nodiscard]] Tensor clip_grad_norm_tensor(ParameterRegistry& params, double max_norm);
 [[nodiscard]] double clip_grad_norm(ParameterRegistry& params, double max_norm);
+// The same clipping by a norm grad_norm_tensor already computed from these gradients: for a trainer that checks the
+// norm before stepping, so it is not computed twice.
+void clip_grad_norm_by(ParameterRegistry& params, const Tensor& norm, double max_norm);
 // BertAdam's max_grad_norm: each parameter's gradient is clipped by its own norm. A tensor whose norm is not
 // finite is left as is (callers detect that with clip_grad_norm or their loss check).
 void clip_grad_norm_per_tensor(ParameterRegistry& params, double max_norm);

@@ -186,10 +186,8 @@ DOCBERT_INST_DATA(int32_t)
 DOCBERT_INST_DATA(int64_t)
 #undef DOCBERT_INST_DATA
 
-// Reads element i of a CPU tensor of any dtype as double.
-static double load_as_double(const Tensor& t, int64_t i) {
-  const void* p = t.raw_data();
-  switch (t.dtype()) {
+double load_element(const void* p, DType dtype, int64_t i) {
+  switch (dtype) {
     case DType::F32:
       return static_cast<const float*>(p)[i];
     case DType::F64:
@@ -204,9 +202,8 @@ static double load_as_double(const Tensor& t, int64_t i) {
   return 0;
 }
 
-static void store_from_double(Tensor& t, int64_t i, double v) {
-  void* p = t.raw_data();
-  switch (t.dtype()) {
+void store_element(void* p, DType dtype, int64_t i, double v) {
+  switch (dtype) {
     case DType::F32:
       static_cast<float*>(p)[i] = static_cast<float>(v);
       break;
@@ -242,7 +239,7 @@ template std::vector<int64_t> Tensor::to_vector() const;
 double Tensor::item() const {
   DOCBERT_CHECK(numel() == 1, "item(): tensor {} has {} elements, not 1", describe(), numel());
   Tensor host = is_cpu() ? *this : to(Device::CPU);
-  return load_as_double(host, 0);
+  return load_element(host.raw_data(), host.dtype(), 0);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -308,7 +305,7 @@ Tensor Tensor::to(DType t) const {
   if (t == dtype()) return clone();
   Tensor out = empty(shape(), t, device());
   if (is_cpu()) {
-    for (int64_t i = 0; i < numel(); ++i) store_from_double(out, i, load_as_double(*this, i));
+    for (int64_t i = 0; i < numel(); ++i) store_element(out.raw_data(), t, i, load_element(raw_data(), dtype(), i));
   } else {
 #ifdef DOCBERT_WITH_CUDA
     cuda::cast(out.raw_data(), t, raw_data(), dtype(), numel());
@@ -347,7 +344,7 @@ void Tensor::copy_from(const Tensor& src) {
 
 void Tensor::fill(double value) {
   if (is_cpu()) {
-    for (int64_t i = 0; i < numel(); ++i) store_from_double(*this, i, value);
+    for (int64_t i = 0; i < numel(); ++i) store_element(raw_data(), dtype(), i, value);
     return;
   }
 #ifdef DOCBERT_WITH_CUDA

@@ -144,6 +144,11 @@ auto dispatch_float(DType dtype, const char* op, F&& f) {
   DOCBERT_THROW("{}: dtype {} is not supported (f32 or f64 on the CPU)", op, dtype_name(dtype));
 }
 
+// Element i of host memory of `dtype`, as double; and the store back, converting as Tensor::to(DType) does (bf16:
+// round to nearest even once; integers: truncation toward zero).
+double load_element(const void* p, DType dtype, int64_t i);
+void store_element(void* p, DType dtype, int64_t i, double v);
+
 // Reads an id tensor (i32 or i64) as int64 at index i.
 int64_t index_at(const Tensor& ids, int64_t i);
 

@@ -10,24 +10,9 @@ namespace docbert {
 
 namespace cpu {
 
-// One element of a float dtype as double, and back (bf16: round to nearest even once, base/dtype.h).
-static double load(const void* p, DType t, int64_t i) {
-  if (t == DType::F32) return static_cast<const float*>(p)[i];
-  if (t == DType::F64) return static_cast<const double*>(p)[i];
-  return static_cast<const bf16*>(p)[i].to_float();
-}
-static void store(void* p, DType t, int64_t i, double v) {
-  if (t == DType::F32)
-    static_cast<float*>(p)[i] = static_cast<float>(v);
-  else if (t == DType::F64)
-    static_cast<double*>(p)[i] = v;
-  else
-    static_cast<bf16*>(p)[i] = bf16::from_double(v);
-}
-
 // out (N) = convert(inp (N))
 static void cast_forward(const CastParams& p) {
-  parallel_for(p.N, [&](int64_t i) { store(p.out, p.to, i, load(p.inp, p.from, i)); });
+  parallel_for(p.N, [&](int64_t i) { store_element(p.out, p.to, i, load_element(p.inp, p.from, i)); });
 }
 
 // dinp (N) += convert back(dout (N)): the converted value is rounded to `from` first, then added in `from`, as the
@@ -35,14 +20,14 @@ static void cast_forward(const CastParams& p) {
 static void cast_backward(const CastParams& p) {
   if (!p.dinp) return;
   parallel_for(p.N, [&](int64_t i) {
-    const double g = load(p.dout, p.to, i);
+    const double g = load_element(p.dout, p.to, i);
     if (p.from == DType::F32)
       static_cast<float*>(p.dinp)[i] += static_cast<float>(g);
     else if (p.from == DType::F64)
       static_cast<double*>(p.dinp)[i] += g;
     else
-      store(p.dinp, p.from, i,
-            static_cast<double>(static_cast<bf16*>(p.dinp)[i].to_float() + bf16::from_double(g).to_float()));
+      store_element(p.dinp, p.from, i,
+                    static_cast<double>(static_cast<bf16*>(p.dinp)[i].to_float() + bf16::from_double(g).to_float()));
   });
 }
 

@@ -583,8 +583,7 @@ TEST_CASE("optim: many tensors in several lists step and clip as each would alon
 }
 
 TEST_CASE("optim: AdamW, Adam, clipping and EMA on cuda follow the cpu and repeat bit for bit", "[optim][cuda]") {
-  if (!test::gpu_run()) return;  // DOCBERT_TEST_GPU=1 runs it (tests/test_main.cpp)
-  const int count = 60;          // two lists
+  const int count = 60;  // two lists
   enum class Kind { AdamWCorrected, BertAdam, Adam };
   for (Kind kind : {Kind::AdamWCorrected, Kind::BertAdam, Kind::Adam}) {
     DYNAMIC_SECTION("optimizer " << static_cast<int>(kind)) {
@@ -649,7 +648,6 @@ TEST_CASE("optim: AdamW, Adam, clipping and EMA on cuda follow the cpu and repea
 }
 
 TEST_CASE("optim: cuda state goes to the host for checkpoints and back", "[optim][cuda]") {
-  if (!test::gpu_run()) return;
   ParameterRegistry a, b;
   many_params(a, 50, Device::CUDA);
   many_params(b, 50, Device::CUDA);

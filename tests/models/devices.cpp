@@ -217,7 +217,6 @@ TEST_CASE("BertClassifier and LstmReg: to(Device::CPU) is a no-op and device() r
 
 TEST_CASE("models on cuda: BertClassifier's step matches the cpu, saved from cuda it loads on the cpu",
           "[models][cuda][bert]") {
-  if (!gpu_run()) return;  // DOCBERT_TEST_GPU=1 runs it (tests/test_main.cpp)
   const Batch host;
   const Batch dev = host.to(Device::CUDA);
   for (ProblemType p : kProblems) {
@@ -246,7 +245,6 @@ TEST_CASE("models on cuda: BertClassifier's step matches the cpu, saved from cud
 
 TEST_CASE("models on cuda: LstmReg's step matches the cpu, saved from cuda it loads on the cpu",
           "[models][cuda][lstm_reg]") {
-  if (!gpu_run()) return;  // DOCBERT_TEST_GPU=1 runs it (tests/test_main.cpp)
   const Batch host;
   const Batch dev = host.to(Device::CUDA);
   for (ProblemType p : kProblems) {

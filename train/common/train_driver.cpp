@@ -114,10 +114,11 @@ bool run_training(TrainState& st, const RunOptions& run, const TrainLoopConfig& 
         continue;
       }
 
-      const double norm = grad_norm(params);
+      const Tensor norm_t = grad_norm_tensor(params);
+      const double norm = norm_t.item();  // the finiteness check and the log need it on the host
       const double lr = c.lr * c.schedule.multiplier(st.step);
       if (std::isfinite(norm) && all_finite(step)) {
-        if (hooks.before_step) hooks.before_step();
+        if (hooks.before_step) hooks.before_step(norm_t);
         optimizer.step(lr);
         if (hooks.after_step) hooks.after_step();
         double sum = 0;

@@ -46,8 +46,9 @@ struct TrainHooks {
   //   rows  the batch's document indices into the training corpus
   //   rng   the dropout stream (the loop saves its offset in the checkpoint)
   std::function<BatchLoss(const std::vector<int64_t>& rows, RngStream& rng)> batch_loss;
-  // Before an optimizer step whose gradients are finite: clipping. Optional.
-  std::function<void()> before_step;
+  // Before an optimizer step whose gradients are finite: clipping, given the global gradient norm the loop has
+  // computed (a () f64 tensor on the gradients' device), so it is not computed again. Optional.
+  std::function<void(const Tensor& grad_norm)> before_step;
   // After each optimizer step: the weight average. Optional.
   std::function<void()> after_step;
   // Scores dev with the weights best/ keeps (the student's: the average) and returns the metrics record

@@ -5,6 +5,7 @@
 #include "engine/device.h"
 #include "train/common/cli_options.h"
 #include "train/common/curves_svg.h"
+#include "train/common/progress.h"
 
 #include <fmt/format.h>
 
@@ -167,6 +168,21 @@ void add_device_results(json& results, Device device) {
     const DeviceMemory m = device_memory();
     results["gpu_memory"] = {{"peak_bytes", m.peak_bytes}, {"current_bytes", m.current_bytes}};
   }
+}
+
+json run_results(const TrainState& st, json dev, json test, Device device, double t_start) {
+  json r = {{"dev", std::move(dev)},
+            {"test", std::move(test)},
+            {"best_epoch", st.best_epoch},
+            {"best_step", st.best_step},
+            {"steps", st.step},
+            {"epochs_run", st.history.size()},
+            {"stopped_early", st.stopped_early},
+            {"skipped_steps", st.skipped_steps},
+            {"train_seconds", st.train_seconds},
+            {"wall_seconds", steady_seconds() - t_start}};
+  add_device_results(r, device);
+  return r;
 }
 
 void report_results(JsonlLog& log, const json& results, const TrainState& st, const std::string& out_dir,

@@ -112,6 +112,12 @@ void write_trainer_state(const std::string& dir, const TrainState& st,
 // allocator (engine/device.h; null on the CPU).
 void add_device_results(nlohmann::json& results, Device device);
 
+// What both trainers' results.json hold: the best model's "dev" and "test" (null without a test split) metrics, the
+// run's best_epoch, best_step, steps, epochs_run, stopped_early, skipped_steps, train_seconds, wall_seconds (since
+// t_start, steady_seconds()) and the device fields of add_device_results. Each trainer adds its own keys.
+nlohmann::json run_results(const TrainState& st, nlohmann::json dev, nlohmann::json test, Device device,
+                           double t_start);
+
 // The end of a run: the best model's "dev" and "test" (null without a test split) metrics of `results` as log
 // records, results.json in out_dir, and the printed summary.
 void report_results(JsonlLog& log, const nlohmann::json& results, const TrainState& st, const std::string& out_dir,

@@ -406,29 +406,20 @@ json run_student(const StudentOptions& o, const std::vector<std::pair<std::strin
 
   // ---- the best model on dev and test ----
   const StudentModel best = load_student_dir(out_dir + "/best");
-  json results = {
-      {"dev", evaluate(best.model, dev, o.eval_batch_size, "dev", interactive)},
-      {"test", test.size() > 0 ? evaluate(best.model, test, o.eval_batch_size, "test", interactive) : json(nullptr)},
-      {"best_epoch", st.best_epoch},
-      {"best_step", st.best_step},
-      {"steps", st.step},
-      {"epochs_run", st.history.size()},
-      {"stopped_early", st.stopped_early},
-      {"skipped_steps", st.skipped_steps},
-      {"params", best.model.num_parameters(false)},
-      {"params_with_embeddings", best.model.num_parameters(true)},
-      {"transfer_documents", set.docs.size()},
-      {"distill_weight", lambda},
-      {"distill_loss", lambda > 0 ? json(o.distill_loss) : json(nullptr)},
-      {"distill_reduction", lambda > 0 && o.distill_loss == "kl" ? json(reduction) : json(nullptr)},
-      {"soft_targets", soft_info},
-      {"batch_size", batch_size},
-      {"train_seconds", st.train_seconds},
-      {"wall_seconds", steady_seconds() - t_start},
-      {"data", o.data},
-      {"problem_type", problem_type_name(problem)},
-      {"selection_metric", selection_name(problem)}};
-  add_device_results(results, model->params().device());
+  const json dev_m = evaluate(best.model, dev, o.eval_batch_size, "dev", interactive);
+  const json test_m = test.size() > 0 ? evaluate(best.model, test, o.eval_batch_size, "test", interactive) : json();
+  json results = run_results(st, dev_m, test_m, model->params().device(), t_start);
+  results.update({{"params", best.model.num_parameters(false)},
+                  {"params_with_embeddings", best.model.num_parameters(true)},
+                  {"transfer_documents", set.docs.size()},
+                  {"distill_weight", lambda},
+                  {"distill_loss", lambda > 0 ? json(o.distill_loss) : json(nullptr)},
+                  {"distill_reduction", lambda > 0 && o.distill_loss == "kl" ? json(reduction) : json(nullptr)},
+                  {"soft_targets", soft_info},
+                  {"batch_size", batch_size},
+                  {"data", o.data},
+                  {"problem_type", problem_type_name(problem)},
+                  {"selection_metric", selection_name(problem)}});
   report_results(log, results, st, out_dir, out);
   return results;
 }

@@ -259,9 +259,9 @@ json run_teacher(const TeacherOptions& o, const std::vector<std::pair<std::strin
     return BatchLoss{model->loss(logits, label_targets(train.labels, batch, problem, model->num_labels()))};
   };
   if (o.max_grad_norm > 0) {
-    hooks.before_step = [&] {
+    hooks.before_step = [&](const Tensor& norm) {
       if (o.clip == "global")
-        (void)clip_grad_norm(model->params(), o.max_grad_norm);
+        clip_grad_norm_by(model->params(), norm, o.max_grad_norm);
       else
         clip_grad_norm_per_tensor(model->params(), o.max_grad_norm);
     };
@@ -279,23 +279,14 @@ json run_teacher(const TeacherOptions& o, const std::vector<std::pair<std::strin
 
   // ---- the best model on dev and test ----
   const bert::BertClassifier best = bert::BertClassifier::from_pretrained(out_dir + "/best");
-  json results = {
-      {"dev", evaluate(best, dev, o.eval_batch_size, "dev", interactive)},
-      {"test", test.size() > 0 ? evaluate(best, test, o.eval_batch_size, "test", interactive) : json(nullptr)},
-      {"best_epoch", st.best_epoch},
-      {"best_step", st.best_step},
-      {"steps", st.step},
-      {"epochs_run", st.history.size()},
-      {"stopped_early", st.stopped_early},
-      {"skipped_steps", st.skipped_steps},
-      {"params", params},
-      {"train_seconds", st.train_seconds},
-      {"wall_seconds", steady_seconds() - t_start},
-      {"model", o.model.empty() ? "--arch " + o.arch : o.model},
-      {"data", o.data},
-      {"problem_type", problem_type_name(problem)},
-      {"selection_metric", selection_name(problem)}};
-  add_device_results(results, model->params().device());
+  const json dev_m = evaluate(best, dev, o.eval_batch_size, "dev", interactive);
+  const json test_m = test.size() > 0 ? evaluate(best, test, o.eval_batch_size, "test", interactive) : json();
+  json results = run_results(st, dev_m, test_m, model->params().device(), t_start);
+  results.update({{"params", params},
+                  {"model", o.model.empty() ? "--arch " + o.arch : o.model},
+                  {"data", o.data},
+                  {"problem_type", problem_type_name(problem)},
+                  {"selection_metric", selection_name(problem)}});
   report_results(log, results, st, out_dir, out);
   return results;
 }
